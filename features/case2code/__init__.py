@@ -1,0 +1,19 @@
+"""Case2Code: Search every code set by code, words or abbreviations, and open a page per code with its notes, hierarchy, crosswalks, edits and fees."""
+
+from pathlib import Path
+
+from portal.feature import Feature, NavEntry
+from portal.product_page import landing_page
+
+NAV = NavEntry(
+    label="Case2Code",
+    href="/case2code",
+    blurb="Search every code set by code, words or abbreviations, and open a page per code with its notes, hierarchy, crosswalks, edits and fees.",
+)
+
+feature = Feature(
+    name="case2code",
+    route_handlers=[landing_page(NAV, "case2code/landing.html")],
+    nav=NAV,
+    template_dir=Path(__file__).parent / "templates",
+)

@@ -1,0 +1,80 @@
+"""The app factory: one Litestar app composed from the installed features."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import CacheControlHeader
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from portal.bootstrap import make_store, start_runtime, stop_runtime
+from portal.feature import Feature
+from portal.installed import installed_features
+from portal.ops import PROMETHEUS
+from portal.settings import REPO_ROOT, Settings, get_settings
+from portal.templating import make_environment
+from portal.web.errors import EXCEPTION_HANDLERS
+from portal.web.middleware import AccessLogMiddleware, security_headers_hook
+from portal.web.sessions import PortalSessionConfig
+
+STATIC_DIR = REPO_ROOT / "static"
+
+
+def create_app(
+    settings: Settings | None = None, features: Sequence[Feature] | None = None
+) -> Litestar:
+    settings = settings or get_settings()
+    features = list(features if features is not None else installed_features())
+    store = make_store(settings)
+    jinja = make_environment(f.template_dir for f in features if f.template_dir)
+
+    async def on_startup(app: Litestar) -> None:
+        app.state.runtime = await start_runtime(settings, features, store=store, jinja=jinja)
+
+    async def on_shutdown(app: Litestar) -> None:
+        if getattr(app.state, "runtime", None) is not None:
+            await stop_runtime(app.state.runtime)
+
+    sessions = PortalSessionConfig(
+        store="sessions",
+        key="portal_session",
+        max_age=settings.security.session_max_age_s,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=3600, public=True),
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[static, *(h for f in features for h in f.route_handlers)],
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja)),
+        middleware=[PROMETHEUS.middleware, AccessLogMiddleware, sessions.middleware],
+        csrf_config=CSRFConfig(
+            secret=settings.security.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=["/api/", "/metrics"],
+        ),
+        stores={"sessions": store.with_namespace("sessions")},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        before_send=[security_headers_hook(settings.secure_cookies)],
+        request_max_body_size=settings.security.max_request_body_bytes,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        openapi_config=OpenAPIConfig(title="Coding portal API", version="1", path="/api/schema"),
+        debug=settings.debug,
+    )
+
+
+def create_default_app() -> Litestar:
+    """Entry point for `uvicorn portal.app:create_default_app --factory`."""
+    return create_app()

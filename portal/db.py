@@ -1,0 +1,89 @@
+"""Database engines: SQLite (embedded) or PostgreSQL (full), chosen by DATABASE_URL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.querystring import QueryString
+from piccolo.table import Table
+
+from portal.settings import DatabaseSettings
+
+
+def make_engine(settings: DatabaseSettings) -> Engine:
+    if settings.is_sqlite:
+        path = settings.sqlite_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A long busy timeout: SQLite has one writer, and the meter's immediate transactions
+        # queue behind each other instead of failing.
+        return SQLiteEngine(path=str(path), timeout=60)
+    if settings.url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": settings.url})
+    raise ValueError(f"DATABASE_URL must be sqlite:///... or postgresql://..., got {settings.url!r}")
+
+
+def is_postgres(engine: Engine) -> bool:
+    return isinstance(engine, PostgresEngine)
+
+
+def bind_engine(engine: Engine, tables: Iterable[type[Table]]) -> None:
+    """Point tables (and Piccolo's migration runner) at one engine."""
+    from portal import piccolo_conf
+
+    piccolo_conf.DB = engine
+    for table in tables:
+        table._meta._db = engine
+
+
+def current_engine() -> Engine:
+    from portal import piccolo_conf
+
+    return piccolo_conf.DB
+
+
+async def ping(engine: Engine) -> None:
+    await engine.run_querystring(QueryString("SELECT 1"))
+
+
+async def start(engine: Engine, pool_max_size: int = 20) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.start_connection_pool(max_size=pool_max_size)
+    elif isinstance(engine, SQLiteEngine):
+        # WAL lets readers go on while the one writer writes; it persists in the file.
+        await engine._run_in_new_connection("PRAGMA journal_mode=WAL")
+
+
+async def stop(engine: Engine) -> None:
+    if isinstance(engine, PostgresEngine):
+        await engine.close_connection_pool()
+
+
+@asynccontextmanager
+async def serialized(engine: Engine, lock_keys: Iterable[str]) -> AsyncIterator[None]:
+    """A transaction that holds an exclusive lock on each key until it ends.
+
+    PostgreSQL: transaction-scoped advisory locks, taken in sorted order so two callers with
+    overlapping keys cannot deadlock. SQLite: an immediate transaction, which takes the
+    database's single write lock up front.
+    """
+    if isinstance(engine, PostgresEngine):
+        async with engine.transaction():
+            for key in sorted(set(lock_keys)):
+                await engine.run_querystring(
+                    QueryString("SELECT pg_advisory_xact_lock({})", _lock_id(key))
+                )
+            yield
+    elif isinstance(engine, SQLiteEngine):
+        async with engine.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:  # pragma: no cover
+        raise TypeError(f"unsupported engine {engine!r}")
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)

@@ -1,0 +1,29 @@
+"""What a feature hands the core: the only way `portal` knows about features."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portal.jobs.spec import JobSpec
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    href: str
+    blurb: str = ""
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    route_handlers: Sequence[Any] = ()
+    piccolo_app: str | None = None  # dotted path of the module holding APP_CONFIG
+    jobs: Sequence[JobSpec] = ()
+    nav: NavEntry | None = None
+    template_dir: Path | None = None
+    # Called with an account id when the account is deleted: remove what the feature holds.
+    on_account_deleted: Callable[[int], Awaitable[None]] | None = None

@@ -1,0 +1,29 @@
+from piccolo.columns import Integer, Text, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class OutboxMessage(Table, tablename="outbox_message"):
+    """Every mail the portal sends is written here first; delivery is a job that reads it."""
+
+    dedupe_key = Varchar(length=200, unique=True)
+    to_addr = Varchar(length=320, index=True)
+    subject = Varchar(length=300)
+    text_body = Text()
+    html_body = Text()
+    status = Varchar(length=20, default="queued")  # queued sent kept failed
+    attempts = Integer(default=0)
+    error = Text(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    sent_at = Timestamptz(null=True, default=None)
+
+
+class InboundMessage(Table, tablename="inbound_message"):
+    """Mail received by `portal smtpd`, kept for the feature that handles its address."""
+
+    mail_from = Varchar(length=320)
+    rcpt_to = Varchar(length=320, index=True)
+    subject = Varchar(length=300, default="")
+    raw = Text()
+    status = Varchar(length=20, default="new")
+    received_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,123 @@
+"""The one metering API every product calls: remaining(subject, meter), consume(...).
+
+The ledger (MeterEvent) is the truth. consume() counts and appends inside a transaction that
+holds a lock on the subject's keys (advisory locks on PostgreSQL, the write lock on SQLite),
+so concurrent requests for the last unit grant exactly one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from piccolo.columns.combination import Or
+
+from portal import db, runtime
+from portal.metering.tables import MeterEvent
+from portal.settings import MeterRule
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who is metered: an account, or a guest known by cookie and client address."""
+
+    kind: Literal["user", "guest"]
+    id: str
+    plan: str | None = None  # "free" / "pro" for accounts; None for guests
+    address: str | None = None  # keyed hash of the client address, guests only
+
+    @classmethod
+    def user(cls, account_id: int, plan: str) -> Subject:
+        return cls(kind="user", id=str(account_id), plan=plan)
+
+    @classmethod
+    def guest(cls, guest_id: str, client_address: str, secret: str) -> Subject:
+        digest = hmac.new(secret.encode(), client_address.encode(), hashlib.sha256).hexdigest()
+        return cls(kind="guest", id=guest_id, address=digest[:64])
+
+    @property
+    def ledger_id(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def plan_key(self) -> str:
+        return "guest" if self.kind == "guest" else (self.plan or "free")
+
+
+@dataclass(frozen=True)
+class Grant:
+    granted: bool
+    charged: bool  # False for a repeat view or an unlimited plan
+    remaining: int | None  # None: unlimited
+
+
+def _window_start(rule: MeterRule, now: datetime) -> datetime:
+    if rule.window == "calendar_month":
+        return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return now - timedelta(days=rule.window_days)
+
+
+def _subject_filter(subject: Subject):  # type: ignore[no-untyped-def]
+    # A guest's quota follows both the cookie and the address: clearing cookies does not reset it.
+    if subject.kind == "guest" and subject.address:
+        return Or(MeterEvent.subject == subject.ledger_id, MeterEvent.address == subject.address)
+    return MeterEvent.subject == subject.ledger_id
+
+
+async def _used(subject: Subject, meter: str, since: datetime) -> int:
+    return await MeterEvent.count().where(
+        (MeterEvent.meter == meter) & (MeterEvent.created_at >= since) & _subject_filter(subject)
+    )
+
+
+async def remaining(subject: Subject, meter: str, now: datetime | None = None) -> int | None:
+    rule = runtime.current().settings.meters.rule(meter, subject.plan_key)
+    if rule.limit is None:
+        return None
+    now = now or datetime.now(UTC)
+    return max(rule.limit - await _used(subject, meter, _window_start(rule, now)), 0)
+
+
+async def consume(subject: Subject, meter: str, key: str, now: datetime | None = None) -> Grant:
+    """Spend one unit of `meter` on `key`, unless the subject saw `key` recently (free)."""
+    rt = runtime.current()
+    policy = rt.settings.meters
+    rule = policy.rule(meter, subject.plan_key)
+    now = now or datetime.now(UTC)
+    if rule.limit is None:
+        return Grant(granted=True, charged=False, remaining=None)
+
+    lock_keys = [f"meter:{meter}:{subject.ledger_id}"]
+    if subject.address:
+        lock_keys.append(f"meter:{meter}:addr:{subject.address}")
+    async with db.serialized(rt.engine, lock_keys):
+        repeat_since = now - timedelta(hours=policy.repeat_free_hours)
+        seen = await MeterEvent.exists().where(
+            (MeterEvent.meter == meter)
+            & (MeterEvent.key == key)
+            & (MeterEvent.created_at >= repeat_since)
+            & _subject_filter(subject)
+        )
+        used = await _used(subject, meter, _window_start(rule, now))
+        left = max(rule.limit - used, 0)
+        if seen:
+            return Grant(granted=True, charged=False, remaining=left)
+        if left <= 0:
+            return Grant(granted=False, charged=False, remaining=0)
+        # The idempotency key is unique in the ledger: even without the lock, the same view
+        # in the same window could not be charged twice.
+        bucket = int(now.timestamp() // (policy.repeat_free_hours * 3600))
+        await MeterEvent.insert(
+            MeterEvent(
+                meter=meter,
+                subject=subject.ledger_id,
+                address=subject.address,
+                key=key,
+                idempotency_key=f"{meter}:{subject.ledger_id}:{key}:{bucket}",
+                created_at=now,
+            )
+        )
+        return Grant(granted=True, charged=True, remaining=left - 1)

@@ -1,0 +1,222 @@
+"""Every setting the portal reads, in one typed place, loaded from the environment.
+
+A newcomer runs the portal with no environment at all: the defaults are the embedded mode
+(SQLite file under ./var, in-process jobs, local outbox). Setting DATABASE_URL, REDIS_URL and
+SMTP_URL switches to the full mode.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+Plan = Literal["free", "pro"]
+PLANS: tuple[Plan, ...] = ("free", "pro")
+ROLES = ("member", "employer", "consultant", "admin")
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str
+    auto_migrate: bool
+    pool_max_size: int = 20
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path:
+        # sqlite:///relative/path or sqlite:////absolute/path
+        return Path(self.url.split("sqlite:///", 1)[1])
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str | None
+    prefix: str
+
+    @property
+    def queue_name(self) -> str:
+        return f"{self.prefix}arq:queue"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    smtp_url: str | None
+    sender: str
+    smtp_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class MeterRule:
+    """How many units a plan gets and over which window."""
+
+    limit: int | None  # None: unlimited
+    window: Literal["rolling", "calendar_month"] = "rolling"
+    window_days: int = 30
+
+
+@dataclass(frozen=True)
+class MeterPolicy:
+    """Meter name -> plan key ("guest", "free", "pro") -> rule."""
+
+    rules: Mapping[str, Mapping[str, MeterRule]]
+    repeat_free_hours: int = 24
+
+    def rule(self, meter: str, plan_key: str) -> MeterRule:
+        try:
+            return self.rules[meter][plan_key]
+        except KeyError as exc:
+            raise KeyError(f"no meter rule for {meter!r} / {plan_key!r}") from exc
+
+
+CODE_PAGE_VIEWS = "code_page_views"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str
+    session_max_age_s: int = 14 * 24 * 3600
+    guest_cookie_max_age_s: int = 400 * 24 * 3600
+    verify_token_max_age_s: int = 48 * 3600
+    reset_token_max_age_s: int = 3600
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_throttle_window_s: int = 15 * 60
+    argon2_profile: Literal["default", "cheapest"] = "default"
+    max_request_body_bytes: int = 1024 * 1024
+    trusted_proxies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str
+    host: str
+    port: int
+    debug: bool
+    state_dir: Path
+    data_dir: Path
+    jobs_backend: Literal["inprocess", "arq"]
+    log_level: str
+    log_json: bool
+    database: DatabaseSettings
+    redis: RedisSettings
+    mail: MailSettings
+    security: SecuritySettings
+    meters: MeterPolicy = field(repr=False, default=None)  # type: ignore[assignment]
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def mode(self) -> Literal["embedded", "full"]:
+        return "embedded" if self.database.is_sqlite and not self.redis.url else "full"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        state_dir = Path(env.get("PORTAL_STATE_DIR") or REPO_ROOT / "var")
+        port = _int(env, "PORT", 8000)
+        host = env.get("HOST", "127.0.0.1")
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{state_dir / 'portal.sqlite3'}"
+        redis_url = env.get("REDIS_URL") or None
+        jobs_backend = env.get("JOBS_BACKEND") or ("arq" if redis_url else "inprocess")
+        if jobs_backend not in ("inprocess", "arq"):
+            raise ValueError("JOBS_BACKEND must be 'inprocess' or 'arq'")
+        if jobs_backend == "arq" and not redis_url:
+            raise ValueError("JOBS_BACKEND=arq needs REDIS_URL")
+        meters = MeterPolicy(
+            rules={
+                CODE_PAGE_VIEWS: {
+                    "guest": MeterRule(
+                        limit=_int(env, "METER_CODE_VIEWS_GUEST", 1),
+                        window="rolling",
+                        window_days=_int(env, "METER_GUEST_WINDOW_DAYS", 30),
+                    ),
+                    "free": MeterRule(
+                        limit=_int(env, "METER_CODE_VIEWS_FREE", 5), window="calendar_month"
+                    ),
+                    "pro": MeterRule(limit=None),
+                }
+            },
+            repeat_free_hours=_int(env, "METER_REPEAT_FREE_HOURS", 24),
+        )
+        profile = env.get("ARGON2_PROFILE", "default")
+        if profile not in ("default", "cheapest"):
+            raise ValueError("ARGON2_PROFILE must be 'default' or 'cheapest'")
+        return cls(
+            base_url=(env.get("BASE_URL") or f"http://{host}:{port}").rstrip("/"),
+            host=host,
+            port=port,
+            debug=_bool(env.get("DEBUG"), False),
+            state_dir=state_dir,
+            data_dir=Path(env.get("PORTAL_DATA_DIR") or REPO_ROOT.parent / "shared" / "data"),
+            jobs_backend=jobs_backend,  # type: ignore[arg-type]
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_json=_bool(env.get("LOG_JSON"), not _bool(env.get("DEBUG"), False)),
+            database=DatabaseSettings(
+                url=database_url,
+                auto_migrate=_bool(env.get("AUTO_MIGRATE"), database_url.startswith("sqlite")),
+                pool_max_size=_int(env, "DATABASE_POOL_MAX", 20),
+            ),
+            redis=RedisSettings(url=redis_url, prefix=env.get("REDIS_PREFIX", "portal:")),
+            mail=MailSettings(
+                smtp_url=env.get("SMTP_URL") or None,
+                sender=env.get("MAIL_FROM", "Coding Portal <no-reply@portal.localhost>"),
+            ),
+            security=SecuritySettings(
+                secret_key=env.get("SECRET_KEY") or _local_secret(state_dir),
+                argon2_profile=profile,  # type: ignore[arg-type]
+                max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1024 * 1024),
+                trusted_proxies=tuple(
+                    p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
+                ),
+            ),
+            meters=meters,
+        )
+
+
+def _local_secret(state_dir: Path) -> str:
+    """A per-installation secret for the embedded mode, kept beside the SQLite file.
+
+    Production sets SECRET_KEY; a newcomer should not have to, and must not get a secret that
+    is the same on every machine.
+    """
+    path = state_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret)
+    return secret
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
