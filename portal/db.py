@@ -33,10 +33,12 @@ def is_postgres(engine: Engine) -> bool:
 
 def bind_engine(engine: Engine, tables: Iterable[type[Table]]) -> None:
     """Point tables (and Piccolo's migration runner) at one engine."""
+    from piccolo.apps.migrations.tables import Migration
+
     from portal import piccolo_conf
 
     piccolo_conf.DB = engine
-    for table in tables:
+    for table in [*tables, Migration]:
         table._meta._db = engine
 
 

@@ -13,11 +13,11 @@ from portal.settings import Settings
 
 def build_worker(rt: Runtime, *, burst: bool = False) -> Worker:
     backend = rt.jobs.backend
-    if not isinstance(backend, ArqBackend) or backend.pool is None:
+    if not isinstance(backend, ArqBackend):
         raise RuntimeError("portal worker needs REDIS_URL (the full mode)")
-    return Worker(
+    return Worker(  # its own Redis pool: Worker.close() closes it
         functions=worker_functions(list(rt.jobs.specs.values())),
-        redis_pool=backend.pool,
+        redis_settings=backend.redis_settings,
         queue_name=backend.queue_name,
         burst=burst,
         poll_delay=0.2 if not burst else 0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -101,7 +102,7 @@ class JobRegistry:
                 raise RetryLater(spec.retry_delay_s * attempt) from exc
             return
         await Job.update(
-            {Job.status: "done", Job.result: result, Job.error: None,
+            {Job.status: "done", Job.result: json.dumps(result, default=str), Job.error: None,
              Job.finished_at: datetime.now(UTC)}
         ).where(Job.id == row["id"])
 

@@ -23,7 +23,7 @@ class RenewingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
     ) -> None:
-        if not scope_session and not connection.cookies.get(self.config.key):
+        if not scope_session and connection.cookies.get(self.config.key) in (None, "", "null"):
             return  # nothing to keep for a visitor without a session: no store write, no cookie
         if connection.scope.get(_NEW_ID):
             old = connection.cookies.get(self.config.key)

@@ -1,0 +1,39 @@
+"""The bench app: the installed portal plus a bare Jinja page to measure pages against.
+
+`GET /_bench/bare` renders `bench/bare.html` (a minimal HTML page with a 20-item loop) through the
+same Litestar app, middleware and Jinja environment as the portal's pages, but with no portal
+layout, no render helper and no database access. It is the baseline for page benchmarks.
+
+Run: `uvicorn bench.app:create_bench_app --factory` (from the repository root).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Litestar, get
+from litestar.response import Template
+
+from portal.app import create_app
+from portal.feature import Feature
+from portal.installed import installed_features
+from portal.settings import Settings
+
+BARE_PATH = "/_bench/bare"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+BARE_ITEMS: tuple[dict[str, str | int], ...] = tuple(
+    {"id": i, "label": f"Item number {i}"} for i in range(20)
+)
+
+
+@get(BARE_PATH, name="bench_bare", include_in_schema=False)
+async def bare() -> Template:
+    return Template(template_name="bench/bare.html", context={"title": "Bare", "items": BARE_ITEMS})
+
+
+bench_feature = Feature(name="bench", route_handlers=[bare], template_dir=TEMPLATE_DIR)
+
+
+def create_bench_app() -> Litestar:
+    """Entry point for `uvicorn bench.app:create_bench_app --factory`."""
+    return create_app(Settings.from_env(), [*installed_features(), bench_feature])
