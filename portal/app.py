@@ -31,7 +31,9 @@ def create_app(
     settings = settings or get_settings()
     features = list(features if features is not None else installed_features())
     store = make_store(settings)
-    jinja = make_environment(f.template_dir for f in features if f.template_dir)
+    jinja = make_environment(
+        (f.template_dir for f in features if f.template_dir), auto_reload=settings.debug
+    )
 
     async def on_startup(app: Litestar) -> None:
         app.state.runtime = await start_runtime(settings, features, store=store, jinja=jinja)
@@ -72,6 +74,7 @@ def create_app(
         on_shutdown=[on_shutdown],
         openapi_config=OpenAPIConfig(title="Coding portal API", version="1", path="/api/schema"),
         debug=settings.debug,
+        logging_config=None,  # portal.logs configures logging (structured, no personal data)
     )
 
 

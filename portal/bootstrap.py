@@ -8,6 +8,7 @@ from importlib import import_module
 from jinja2 import Environment
 from litestar.stores.base import NamespacedStore
 from litestar.stores.file import FileStore
+from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from piccolo.engine.base import Engine
 from piccolo.table import Table
@@ -69,7 +70,9 @@ async def start_runtime(
     engine = await open_database(settings, features)
     if settings.database.auto_migrate:
         await migrate()
-    jinja = jinja or make_environment(f.template_dir for f in features if f.template_dir)
+    jinja = jinja or make_environment(
+        (f.template_dir for f in features if f.template_dir), auto_reload=settings.debug
+    )
     specs = {spec.name: spec for f in features for spec in f.jobs}
     backend: InProcessBackend | ArqBackend
     if settings.jobs_backend == "arq":
@@ -87,6 +90,8 @@ async def start_runtime(
         jinja=jinja,
         jobs=registry,
         kv=store.with_namespace("kv"),
+        # Embedded mode is one process, so its meter cache can live in memory.
+        meter_cache=store.with_namespace("meter") if settings.redis.url else MemoryStore(),
     )
     install(rt)
     if isinstance(backend, InProcessBackend):

@@ -33,6 +33,7 @@ class Runtime:
     jinja: Environment
     jobs: JobRegistry
     kv: KeyValueStore
+    meter_cache: KeyValueStore  # the meters' hot path: Redis in full mode, memory embedded
 
 
 _current: Runtime | None = None

@@ -13,7 +13,7 @@ CORE_TEMPLATES = Path(__file__).parent / "templates"
 COMPONENTS = REPO_ROOT / "components"
 
 
-def make_environment(feature_dirs: Iterable[Path]) -> Environment:
+def make_environment(feature_dirs: Iterable[Path], auto_reload: bool = False) -> Environment:
     loader = ChoiceLoader(
         [
             FileSystemLoader(str(CORE_TEMPLATES)),
@@ -27,5 +27,6 @@ def make_environment(feature_dirs: Iterable[Path]) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         enable_async=False,
+        auto_reload=auto_reload,  # stat() every template on every render only while developing
     )
     return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -21,12 +22,18 @@ AuthRequest = Request[Any, Any, Any]
 SIGNED_IN_TRIGGER = "portal:auth-changed"
 
 
-async def auth_form(request: AuthRequest, mode: str, next_url: str, *, values: dict[str, str] | None = None,
-                    errors: dict[str, str] | None = None, status_code: int = 200,
-                    inline: bool = False) -> Template:
+def _gate_id(raw: str | None) -> str:
+    """The gated section a form came from (element ids are built from it)."""
+    return raw if raw and len(raw) <= 40 and re.fullmatch(r"[a-z0-9-]+", raw) else "gate"
+
+
+async def auth_form(request: AuthRequest, mode: str, next_url: str, *,
+                    values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+                    status_code: int = 200, inline: bool = False,
+                    gate_id: str | None = None) -> Template:
     """The register or log-in form: a page of its own, or the block inside a gated section."""
     ctx = {"mode": mode, "next": next_url, "values": values or {}, "errors": errors or {},
-           "inline": inline}
+           "inline": inline, "gate_id": _gate_id(gate_id)}
     if inline and is_htmx(request):
         return await render(request, "accounts/_gate_forms.html", ctx, status_code=status_code)
     return await render(request, f"accounts/{mode}.html", ctx, status_code=status_code)
@@ -39,6 +46,7 @@ def _signed_in(request: AuthRequest, account_id: int, next_url: str) -> Response
         return Response(
             content='<p class="notice" role="status">Signed in. Loading…</p>',
             media_type="text/html",
+            status_code=200,
             headers={"HX-Trigger": SIGNED_IN_TRIGGER, "Vary": "HX-Request"},
         )
     return Redirect(path=next_url, status_code=303)
@@ -60,7 +68,8 @@ class AuthController(Controller):
             account = await service.register(form.get("email", ""), form.get("password", ""))
         except ValidationFailed as exc:
             return await auth_form(request, "register", next_url, values=values,
-                                   errors=exc.fields, status_code=422, inline=inline)
+                                   errors=exc.fields, status_code=422, inline=inline,
+                                   gate_id=form.get("gate_id"))
         if account is None:
             return await render(request, "accounts/message.html", {
                 "title": "Check your inbox",
@@ -85,7 +94,8 @@ class AuthController(Controller):
         except (InvalidCredentials, Throttled) as exc:
             status = 429 if isinstance(exc, Throttled) else 422
             return await auth_form(request, "login", next_url, values=values,
-                                   errors={"form": exc.message}, status_code=status, inline=inline)
+                                   errors={"form": exc.message}, status_code=status,
+                                   inline=inline, gate_id=form.get("gate_id"))
         return _signed_in(request, account.id, next_url)
 
     @get("/logout")

@@ -73,16 +73,40 @@ async def _used(subject: Subject, meter: str, since: datetime) -> int:
     )
 
 
+# Every page shows the badge, so remaining() is read far more often than the ledger changes.
+# A short-lived cache answers it; consume() drops the subject's entry. The ledger stays the truth:
+# consume() never reads the cache.
+CACHE_TTL_S = 60
+
+
+def _cache_key(subject: Subject, meter: str) -> str:
+    return f"{meter}:{subject.ledger_id}:{subject.address or ''}"
+
+
 async def remaining(subject: Subject, meter: str, now: datetime | None = None) -> int | None:
     rule = runtime.current().settings.meters.rule(meter, subject.plan_key)
     if rule.limit is None:
         return None
-    now = now or datetime.now(UTC)
-    return max(rule.limit - await _used(subject, meter, _window_start(rule, now)), 0)
+    if now is not None:  # a question about another moment: straight to the ledger
+        return max(rule.limit - await _used(subject, meter, _window_start(rule, now)), 0)
+    cache = runtime.current().meter_cache
+    cached = await cache.get(_cache_key(subject, meter))
+    if cached is not None:
+        return int(cached)
+    left = max(rule.limit - await _used(subject, meter, _window_start(rule, datetime.now(UTC))), 0)
+    await cache.set(_cache_key(subject, meter), str(left), expires_in=CACHE_TTL_S)
+    return left
 
 
 async def consume(subject: Subject, meter: str, key: str, now: datetime | None = None) -> Grant:
     """Spend one unit of `meter` on `key`, unless the subject saw `key` recently (free)."""
+    grant = await _consume(subject, meter, key, now)
+    if grant.charged:  # after the commit, so no reader can cache the value from before it
+        await runtime.current().meter_cache.delete(_cache_key(subject, meter))
+    return grant
+
+
+async def _consume(subject: Subject, meter: str, key: str, now: datetime | None) -> Grant:
     rt = runtime.current()
     policy = rt.settings.meters
     rule = policy.rule(meter, subject.plan_key)

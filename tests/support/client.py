@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 
@@ -9,8 +10,11 @@ import httpx
 
 
 class PortalClient(httpx.AsyncClient):
-    def __init__(self, app: Any, **kwargs: Any) -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver",
+    def __init__(self, app: Any, address: str | None = None, **kwargs: Any) -> None:
+        # Each client is its own visitor: guests are metered by address too.
+        self.address = address or f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        transport = httpx.ASGITransport(app=app, client=(self.address, 40000))
+        super().__init__(transport=transport, base_url="http://testserver",
                          follow_redirects=False, **kwargs)
 
     async def csrf(self) -> str:
