@@ -42,6 +42,8 @@ async def test_guest_meets_the_wall_after_the_free_view(app) -> None:
         assert "Public description of two" in wall.text
         assert wall.text.count("Register to view content") == 2
         assert 'name="next" value="/_test/metered/two"' in wall.text
+        # Without JavaScript the forms post on their own: each carries the CSRF token.
+        assert wall.text.count('name="_csrf_token"') == 4
 
         # Clearing cookies keeps the quota: the address is the second key.
         guest.cookies.clear()

@@ -56,6 +56,7 @@ def _respond(request: Request[Any, Any, Any], status: int, message: str,
             "nav": nav,
         },
         status_code=status,
+        media_type=MediaType.HTML,
         headers={"Vary": "HX-Request", **(headers or {})},
     )
 

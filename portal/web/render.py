@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.response import Template
 
 from portal import runtime
@@ -64,6 +64,7 @@ async def render(
         template_name=name,
         context=ctx,
         status_code=status_code,
+        media_type=MediaType.HTML,  # a POST handler's default would be JSON
         headers={"Vary": "HX-Request", **(headers or {})},
         cookies=[cookie] if cookie else None,
     )
