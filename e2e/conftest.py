@@ -20,8 +20,13 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -64,17 +69,35 @@ def live_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     }
     server_log, worker_log = logs / "server.log", logs / "worker.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "e2e.app:create_e2e_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--proxy-headers",
-         "--forwarded-allow-ips", "127.0.0.1", "--no-access-log"],
-        cwd=ROOT, env=env, stdout=server_log.open("wb"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "e2e.app:create_e2e_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--proxy-headers",
+            "--forwarded-allow-ips",
+            "127.0.0.1",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=server_log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     worker = None
     try:
         _wait_until_up(url, server, server_log)
         worker = subprocess.Popen(
             [sys.executable, "-m", "portal.cli", "worker"],
-            cwd=ROOT, env=env, stdout=worker_log.open("wb"), stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=worker_log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         yield LiveServer(url)
     finally:

@@ -10,7 +10,9 @@ from e2e.helpers import PASSWORD, log_in, log_out, new_email, register
 async def test_register_verify_log_out_and_log_in(page: Page, mailbox) -> None:
     email = new_email()
     await register(page, email)
-    await expect(page.get_by_role("status").filter(has_text="Confirm your email address")).to_be_visible()
+    await expect(
+        page.get_by_role("status").filter(has_text="Confirm your email address")
+    ).to_be_visible()
 
     mail = await mailbox.wait_for(email, "Confirm your email")
     await page.goto(mail.link("/account/verify/"))
@@ -30,7 +32,9 @@ async def test_wrong_password_shows_a_generic_message(page: Page) -> None:
     await register(page, email)
     await log_out(page)
     await log_in(page, email, "not the password 1")
-    await expect(page.get_by_role("alert")).to_have_text("That email and password do not match an account.")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "That email and password do not match an account."
+    )
     await expect(page.get_by_label("Email")).to_have_value(email)
 
 

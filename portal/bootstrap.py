@@ -23,14 +23,15 @@ from portal.runtime import Runtime, install
 from portal.settings import Settings
 from portal.templating import make_environment
 
-
 STORE_NAMESPACES = ("sessions", "kv")
 
 
 def make_store(settings: Settings) -> NamespacedStore:
     """Sessions, throttles and other rebuildable state: Redis in full mode, files embedded."""
     if settings.redis.url:
-        return RedisStore.with_client(url=settings.redis.url, namespace=f"{settings.redis.prefix}store")
+        return RedisStore.with_client(
+            url=settings.redis.url, namespace=f"{settings.redis.prefix}store"
+        )
     root = settings.state_dir / "store"
     for namespace in STORE_NAMESPACES:  # FileStore.with_namespace does not create its folder
         (root / namespace).mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import os
 import sys
@@ -28,8 +29,11 @@ def serve(host: str | None, port: int | None, workers: int, reload: bool) -> Non
 
     settings = get_settings()
     if settings.database.auto_migrate and workers > 1:
-        raise click.UsageError("run `portal db migrate` first and set AUTO_MIGRATE=0 with --workers > 1")
-    click.echo(f"Coding portal ({settings.mode} mode) on http://{host or settings.host}:{port or settings.port}")
+        raise click.UsageError(
+            "run `portal db migrate` first and set AUTO_MIGRATE=0 with --workers > 1"
+        )
+    address = f"http://{host or settings.host}:{port or settings.port}"
+    click.echo(f"Coding portal ({settings.mode} mode) on {address}")
     uvicorn.run(
         "portal.app:create_default_app",
         factory=True,
@@ -51,7 +55,9 @@ def worker() -> None:
 
     settings = get_settings()
     if not settings.redis.url:
-        raise click.UsageError("portal worker needs REDIS_URL; the embedded mode runs jobs in-process")
+        raise click.UsageError(
+            "portal worker needs REDIS_URL; the embedded mode runs jobs in-process"
+        )
     asyncio.run(run_worker(settings))
 
 
@@ -74,10 +80,8 @@ def smtpd(host: str, port: int) -> None:
         finally:
             controller.stop()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
 
 
 @main.group()

@@ -14,8 +14,14 @@ from portal.ops import MetricsController, healthz, readyz
 core = Feature(
     name="core",
     route_handlers=[
-        home, AuthController, SettingsController, AdminController, job_status_page,
-        healthz, readyz, MetricsController,
+        home,
+        AuthController,
+        SettingsController,
+        AdminController,
+        job_status_page,
+        healthz,
+        readyz,
+        MetricsController,
     ],
     piccolo_app="portal.piccolo_app",
     jobs=MAIL_JOBS,

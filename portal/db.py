@@ -24,7 +24,9 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         return SQLiteEngine(path=str(path), timeout=60)
     if settings.url.startswith(("postgres://", "postgresql://")):
         return PostgresEngine(config={"dsn": settings.url})
-    raise ValueError(f"DATABASE_URL must be sqlite:///... or postgresql://..., got {settings.url!r}")
+    raise ValueError(
+        f"DATABASE_URL must be sqlite:///... or postgresql://..., got {settings.url!r}"
+    )
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -1,4 +1,7 @@
-"""Structured logs (JSON in production). Log ids and routes, never emails, addresses or case text."""
+"""Structured logs (JSON in production).
+
+Log ids and routes, never emails, addresses or case text.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False),
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False),
     ]
     structlog.configure(
         processors=processors,

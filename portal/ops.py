@@ -43,5 +43,7 @@ async def readyz() -> Response[dict[str, Any]]:
         finally:
             await client.aclose()
     ready = all(v == "ok" for v in checks.values())
-    return Response({"status": "ready" if ready else "not ready", "checks": checks},
-                    status_code=200 if ready else 503)
+    return Response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -20,7 +20,7 @@ class InboundHandler:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop  # the loop the database engine lives on
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode()

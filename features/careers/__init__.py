@@ -1,4 +1,4 @@
-"""CareerCenter: Coding and billing jobs: search, save, apply with your resume, and get alerts."""
+"""CareerCenter: the job board for coders."""
 
 from pathlib import Path
 
@@ -8,7 +8,7 @@ from portal.product_page import landing_page
 NAV = NavEntry(
     label="CareerCenter",
     href="/careers",
-    blurb="Coding and billing jobs: search, save, apply with your resume, and get alerts.",
+    blurb=("Coding and billing jobs: search, save, apply with your resume, and get alerts."),
 )
 
 feature = Feature(

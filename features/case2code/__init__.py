@@ -1,4 +1,4 @@
-"""Case2Code: Search every code set by code, words or abbreviations, and open a page per code with its notes, hierarchy, crosswalks, edits and fees."""
+"""Case2Code: code search and a page per code."""
 
 from pathlib import Path
 
@@ -8,7 +8,10 @@ from portal.product_page import landing_page
 NAV = NavEntry(
     label="Case2Code",
     href="/case2code",
-    blurb="Search every code set by code, words or abbreviations, and open a page per code with its notes, hierarchy, crosswalks, edits and fees.",
+    blurb=(
+        "Search every code set by code, words or abbreviations, and open a page per code "
+        "with its notes, hierarchy, crosswalks, edits and fees."
+    ),
 )
 
 feature = Feature(

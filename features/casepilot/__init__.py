@@ -1,4 +1,4 @@
-"""CasePilot: Ask a coding question in plain words and get an answer built from the portal's own data, with a citation for every fact."""
+"""CasePilot: the coding assistant."""
 
 from pathlib import Path
 
@@ -8,7 +8,10 @@ from portal.product_page import landing_page
 NAV = NavEntry(
     label="CasePilot",
     href="/casepilot",
-    blurb="Ask a coding question in plain words and get an answer built from the portal's own data, with a citation for every fact.",
+    blurb=(
+        "Ask a coding question in plain words and get an answer built from the portal's "
+        "own data, with a citation for every fact."
+    ),
 )
 
 feature = Feature(

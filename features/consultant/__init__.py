@@ -1,4 +1,4 @@
-"""CaseConsultant: Send a de-identified case by email or web form; get coded answers with rationale, reviewed by an expert."""
+"""CaseConsultant: cases by email or web form."""
 
 from pathlib import Path
 
@@ -8,7 +8,10 @@ from portal.product_page import landing_page
 NAV = NavEntry(
     label="CaseConsultant",
     href="/consultant",
-    blurb="Send a de-identified case by email or web form; get coded answers with rationale, reviewed by an expert.",
+    blurb=(
+        "Send a de-identified case by email or web form; get coded answers with "
+        "rationale, reviewed by an expert."
+    ),
 )
 
 feature = Feature(

@@ -27,13 +27,26 @@ def _gate_id(raw: str | None) -> str:
     return raw if raw and len(raw) <= 40 and re.fullmatch(r"[a-z0-9-]+", raw) else "gate"
 
 
-async def auth_form(request: AuthRequest, mode: str, next_url: str, *,
-                    values: dict[str, str] | None = None, errors: dict[str, str] | None = None,
-                    status_code: int = 200, inline: bool = False,
-                    gate_id: str | None = None) -> Template:
+async def auth_form(
+    request: AuthRequest,
+    mode: str,
+    next_url: str,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+    inline: bool = False,
+    gate_id: str | None = None,
+) -> Template:
     """The register or log-in form: a page of its own, or the block inside a gated section."""
-    ctx = {"mode": mode, "next": next_url, "values": values or {}, "errors": errors or {},
-           "inline": inline, "gate_id": _gate_id(gate_id)}
+    ctx = {
+        "mode": mode,
+        "next": next_url,
+        "values": values or {},
+        "errors": errors or {},
+        "inline": inline,
+        "gate_id": _gate_id(gate_id),
+    }
     if inline and is_htmx(request):
         return await render(request, "accounts/_gate_forms.html", ctx, status_code=status_code)
     return await render(request, f"accounts/{mode}.html", ctx, status_code=status_code)
@@ -56,7 +69,9 @@ class AuthController(Controller):
     path = "/account"
 
     @get("/register", name="register")
-    async def register_page(self, request: AuthRequest, next: FromQuery[str | None] = None) -> Template:
+    async def register_page(
+        self, request: AuthRequest, next: FromQuery[str | None] = None
+    ) -> Template:
         return await auth_form(request, "register", safe_next(next))
 
     @post("/register")
@@ -67,19 +82,32 @@ class AuthController(Controller):
         try:
             account = await service.register(form.get("email", ""), form.get("password", ""))
         except ValidationFailed as exc:
-            return await auth_form(request, "register", next_url, values=values,
-                                   errors=exc.fields, status_code=422, inline=inline,
-                                   gate_id=form.get("gate_id"))
+            return await auth_form(
+                request,
+                "register",
+                next_url,
+                values=values,
+                errors=exc.fields,
+                status_code=422,
+                inline=inline,
+                gate_id=form.get("gate_id"),
+            )
         if account is None:
-            return await render(request, "accounts/message.html", {
-                "title": "Check your inbox",
-                "message": "We have sent a message to that address. Follow it to continue; "
-                           "if you already have an account, log in instead.",
-            })
+            return await render(
+                request,
+                "accounts/message.html",
+                {
+                    "title": "Check your inbox",
+                    "message": "We have sent a message to that address. Follow it to continue; "
+                    "if you already have an account, log in instead.",
+                },
+            )
         return _signed_in(request, account.id, next_url)
 
     @get("/login", name="login")
-    async def login_page(self, request: AuthRequest, next: FromQuery[str | None] = None) -> Template:
+    async def login_page(
+        self, request: AuthRequest, next: FromQuery[str | None] = None
+    ) -> Template:
         return await auth_form(request, "login", safe_next(next))
 
     @post("/login")
@@ -93,9 +121,16 @@ class AuthController(Controller):
             )
         except (InvalidCredentials, Throttled) as exc:
             status = 429 if isinstance(exc, Throttled) else 422
-            return await auth_form(request, "login", next_url, values=values,
-                                   errors={"form": exc.message}, status_code=status,
-                                   inline=inline, gate_id=form.get("gate_id"))
+            return await auth_form(
+                request,
+                "login",
+                next_url,
+                values=values,
+                errors={"form": exc.message},
+                status_code=status,
+                inline=inline,
+                gate_id=form.get("gate_id"),
+            )
         return _signed_in(request, account.id, next_url)
 
     @get("/logout")
@@ -112,12 +147,20 @@ class AuthController(Controller):
         try:
             await service.verify_email(token)
         except InvalidToken as exc:
-            return await render(request, "accounts/message.html",
-                                {"title": "Link not valid", "message": exc.message,
-                                 "resend": True}, status_code=400)
-        return await render(request, "accounts/message.html", {
-            "title": "Email confirmed", "message": "Thank you: your email address is confirmed.",
-        })
+            return await render(
+                request,
+                "accounts/message.html",
+                {"title": "Link not valid", "message": exc.message, "resend": True},
+                status_code=400,
+            )
+        return await render(
+            request,
+            "accounts/message.html",
+            {
+                "title": "Email confirmed",
+                "message": "Thank you: your email address is confirmed.",
+            },
+        )
 
     @post("/verify/resend")
     async def resend_verification(self, request: AuthRequest) -> Any:
@@ -126,9 +169,14 @@ class AuthController(Controller):
             return Redirect(path="/account/login?next=/account/settings", status_code=303)
         if not account.verified:
             await service.send_verification(account)
-        return await render(request, "accounts/message.html", {
-            "title": "Check your inbox", "message": f"We sent a new link to {account.email}.",
-        })
+        return await render(
+            request,
+            "accounts/message.html",
+            {
+                "title": "Check your inbox",
+                "message": f"We sent a new link to {account.email}.",
+            },
+        )
 
     @get("/password-reset")
     async def forgot_page(self, request: AuthRequest) -> Template:
@@ -140,13 +188,21 @@ class AuthController(Controller):
         try:
             await service.start_password_reset(form.get("email", ""))
         except ValidationFailed as exc:
-            return await render(request, "accounts/forgot.html",
-                                {"values": form, "errors": exc.fields}, status_code=422)
-        return await render(request, "accounts/message.html", {
-            "title": "Check your inbox",
-            "message": "If an account uses that address, we have sent it a link to choose a "
-                       "new password. The link works once, within the hour.",
-        })
+            return await render(
+                request,
+                "accounts/forgot.html",
+                {"values": form, "errors": exc.fields},
+                status_code=422,
+            )
+        return await render(
+            request,
+            "accounts/message.html",
+            {
+                "title": "Check your inbox",
+                "message": "If an account uses that address, we have sent it a link to choose a "
+                "new password. The link works once, within the hour.",
+            },
+        )
 
     @get("/reset/{token:str}")
     async def reset_page(self, request: AuthRequest, token: FromPath[str]) -> Template:
@@ -158,12 +214,19 @@ class AuthController(Controller):
         try:
             account = await service.reset_password(token, form.get("password", ""))
         except ValidationFailed as exc:
-            return await render(request, "accounts/reset.html",
-                                {"token": token, "errors": exc.fields}, status_code=422)
+            return await render(
+                request,
+                "accounts/reset.html",
+                {"token": token, "errors": exc.fields},
+                status_code=422,
+            )
         except InvalidToken as exc:
-            return await render(request, "accounts/message.html",
-                                {"title": "Link not valid", "message": exc.message,
-                                 "reset_again": True}, status_code=400)
+            return await render(
+                request,
+                "accounts/message.html",
+                {"title": "Link not valid", "message": exc.message, "reset_again": True},
+                status_code=400,
+            )
         log_in(request, account.id)
         return Redirect(path="/account/settings?reset=1", status_code=303)
 
@@ -172,8 +235,17 @@ class AuthController(Controller):
         try:
             account = await service.confirm_email_change(token)
         except (InvalidToken, ValidationFailed) as exc:
-            return await render(request, "accounts/message.html",
-                                {"title": "Link not valid", "message": exc.message}, status_code=400)
-        return await render(request, "accounts/message.html", {
-            "title": "Email changed", "message": f"Your account now uses {account.email}.",
-        })
+            return await render(
+                request,
+                "accounts/message.html",
+                {"title": "Link not valid", "message": exc.message},
+                status_code=400,
+            )
+        return await render(
+            request,
+            "accounts/message.html",
+            {
+                "title": "Email changed",
+                "message": f"Your account now uses {account.email}.",
+            },
+        )

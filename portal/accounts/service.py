@@ -86,9 +86,13 @@ def _check_new_password(password: str, email: str, field: str = "password") -> N
 
 
 async def get_account(account_id: int) -> AccountView | None:
-    row = await Account.select().where(
-        (Account.id == account_id) & (Account.disabled == False)  # noqa: E712
-    ).first()
+    row = (
+        await Account.select()
+        .where(
+            (Account.id == account_id) & (Account.disabled == False)  # noqa: E712
+        )
+        .first()
+    )
     return _view(row) if row else None
 
 
@@ -110,9 +114,13 @@ async def register(email: str, password: str) -> AccountView | None:
             dedupe_key=f"already-registered:{existing['id']}:{datetime.now(UTC):%Y%m%d%H}",
         )
         return None
-    rows = await Account.insert(
-        Account(email=email, password_hash=hash_password(password, _profile()))
-    ).on_conflict(action="DO NOTHING").returning(*Account.all_columns())
+    rows = (
+        await Account.insert(
+            Account(email=email, password_hash=hash_password(password, _profile()))
+        )
+        .on_conflict(action="DO NOTHING")
+        .returning(*Account.all_columns())
+    )
     if not rows:  # a concurrent registration of the same email won
         return None
     account = _view(rows[0])
@@ -128,8 +136,10 @@ async def send_verification(account: AccountView) -> None:
         account.email,
         "Confirm your email address",
         "verify_email",
-        {"link": f"{rt.settings.base_url}/account/verify/{raw}",
-         "hours": rt.settings.security.verify_token_max_age_s // 3600},
+        {
+            "link": f"{rt.settings.base_url}/account/verify/{raw}",
+            "hours": rt.settings.security.verify_token_max_age_s // 3600,
+        },
         dedupe_key=f"verify:{raw[:16]}",
     )
 
@@ -172,9 +182,13 @@ async def authenticate(email: str, password: str, address: str) -> AccountView:
 async def start_password_reset(email: str) -> None:
     """Mail a reset link if the account exists; say nothing either way."""
     email = normalize_email(email)
-    row = await Account.select(Account.id).where(
-        (Account.email == email) & (Account.disabled == False)  # noqa: E712
-    ).first()
+    row = (
+        await Account.select(Account.id)
+        .where(
+            (Account.email == email) & (Account.disabled == False)  # noqa: E712
+        )
+        .first()
+    )
     if row is None:
         return
     rt = runtime.current()
@@ -292,13 +306,21 @@ async def create_admin(email: str, password: str) -> AccountView:
     existing = await Account.select(Account.id).where(Account.email == email).first()
     if existing:
         await Account.update(
-            {Account.role: "admin", Account.password_hash: hash_password(password, _profile()),
-             Account.email_verified_at: now, Account.disabled: False}
+            {
+                Account.role: "admin",
+                Account.password_hash: hash_password(password, _profile()),
+                Account.email_verified_at: now,
+                Account.disabled: False,
+            }
         ).where(Account.id == existing["id"])
     else:
         await Account.insert(
-            Account(email=email, password_hash=hash_password(password, _profile()),
-                    role="admin", email_verified_at=now)
+            Account(
+                email=email,
+                password_hash=hash_password(password, _profile()),
+                role="admin",
+                email_verified_at=now,
+            )
         )
     row = await Account.select().where(Account.email == email).first()
     return _view(row)
@@ -311,16 +333,24 @@ PAGE_SIZE = 50
 
 async def search_accounts(query: str, page: int = 1) -> tuple[list[dict], int]:
     q = Account.select(
-        Account.id, Account.email, Account.role, Account.plan, Account.disabled,
-        Account.email_verified_at, Account.created_at, Account.last_login_at,
+        Account.id,
+        Account.email,
+        Account.role,
+        Account.plan,
+        Account.disabled,
+        Account.email_verified_at,
+        Account.created_at,
+        Account.last_login_at,
     )
     count = Account.count()
     query = (query or "").strip()[:200]
     if query:
         q = q.where(Account.email.ilike(f"%{query.lower()}%"))
         count = count.where(Account.email.ilike(f"%{query.lower()}%"))
-    rows = await q.order_by(Account.id, ascending=False).limit(PAGE_SIZE).offset(
-        (max(page, 1) - 1) * PAGE_SIZE
+    rows = (
+        await q.order_by(Account.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
     )
     return rows, await count
 
@@ -333,10 +363,13 @@ async def admin_update(account_id: int, *, role: str, plan: str, disabled: bool)
         errors["plan"] = f"Plan must be one of {', '.join(PLANS)}."
     if errors:
         raise ValidationFailed(errors)
-    updated = await Account.update(
-        {Account.role: role, Account.plan: plan, Account.disabled: disabled}
-    ).where(Account.id == account_id).returning(Account.id)
+    updated = (
+        await Account.update({Account.role: role, Account.plan: plan, Account.disabled: disabled})
+        .where(Account.id == account_id)
+        .returning(Account.id)
+    )
     if not updated:
         raise NotFound("No such account.")
-    log.info("account updated by admin", account_id=account_id, role=role, plan=plan,
-             disabled=disabled)
+    log.info(
+        "account updated by admin", account_id=account_id, role=role, plan=plan, disabled=disabled
+    )

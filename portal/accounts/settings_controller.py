@@ -27,12 +27,20 @@ async def require_account(request: SettingsRequest) -> AccountView:
     return account
 
 
-async def settings_page(request: SettingsRequest, *, failed: str | None = None,
-                        errors: dict[str, str] | None = None, notice: str | None = None) -> Template:
+async def settings_page(
+    request: SettingsRequest,
+    *,
+    failed: str | None = None,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+) -> Template:
     """`failed` names the form whose `errors` to show, since the forms share field names."""
-    return await render(request, "accounts/settings.html",
-                        {"failed": failed, "errors": errors or {}, "flash": notice},
-                        status_code=422 if errors else 200)
+    return await render(
+        request,
+        "accounts/settings.html",
+        {"failed": failed, "errors": errors or {}, "flash": notice},
+        status_code=422 if errors else 200,
+    )
 
 
 class SettingsController(Controller):
@@ -49,11 +57,13 @@ class SettingsController(Controller):
         form = await form_fields(request)
         try:
             new_email = await service.request_email_change(
-                account.id, form.get("current_password", ""), form.get("new_email", ""))
+                account.id, form.get("current_password", ""), form.get("new_email", "")
+            )
         except ValidationFailed as exc:
             return await settings_page(request, failed="email", errors=exc.fields)
         return await settings_page(
-            request, notice=f"We sent a link to {new_email}. Your email changes when you follow it.")
+            request, notice=f"We sent a link to {new_email}. Your email changes when you follow it."
+        )
 
     @post("/password")
     async def change_password(self, request: SettingsRequest) -> Template:
@@ -61,7 +71,8 @@ class SettingsController(Controller):
         form = await form_fields(request)
         try:
             await service.change_password(
-                account.id, form.get("current_password", ""), form.get("new_password", ""))
+                account.id, form.get("current_password", ""), form.get("new_password", "")
+            )
         except ValidationFailed as exc:
             return await settings_page(request, failed="password", errors=exc.fields)
         return await settings_page(request, notice="Your password is changed.")
@@ -72,7 +83,8 @@ class SettingsController(Controller):
         form = await form_fields(request)
         if form.get("confirm") != "DELETE":
             return await settings_page(
-                request, failed="delete", errors={"confirm": "Type DELETE to confirm."})
+                request, failed="delete", errors={"confirm": "Type DELETE to confirm."}
+            )
         try:
             await service.delete_account(account.id, form.get("password", ""))
         except ValidationFailed as exc:

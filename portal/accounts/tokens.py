@@ -47,12 +47,18 @@ async def consume(raw: str, purpose: Purpose) -> AccountToken:
         .returning(AccountToken.id, AccountToken.account, AccountToken.new_email)
     )
     if not rows:
-        raise InvalidToken("This link is not valid, has expired or was already used. Request a new one.")
+        raise InvalidToken(
+            "This link is not valid, has expired or was already used. Request a new one."
+        )
     row = rows[0]
-    return AccountToken(id=row["id"], account=row["account"], new_email=row["new_email"], purpose=purpose)
+    return AccountToken(
+        id=row["id"], account=row["account"], new_email=row["new_email"], purpose=purpose
+    )
 
 
 async def revoke(account_id: int, purpose: Purpose) -> None:
     await AccountToken.delete().where(
-        (AccountToken.account == account_id) & (AccountToken.purpose == purpose) & AccountToken.used_at.is_null()
+        (AccountToken.account == account_id)
+        & (AccountToken.purpose == purpose)
+        & AccountToken.used_at.is_null()
     )

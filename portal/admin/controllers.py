@@ -43,13 +43,22 @@ class AdminController(Controller):
         return await render(request, "admin/dashboard.html", {"counts": await service.overview()})
 
     @get("/users")
-    async def users(self, request: AdminRequest, q: FromQuery[str] = "",
-                    page: FromQuery[int | None] = None) -> Template:
+    async def users(
+        self, request: AdminRequest, q: FromQuery[str] = "", page: FromQuery[int | None] = None
+    ) -> Template:
         rows, total = await accounts.search_accounts(q, _page(page))
         return await render(
-            request, "admin/users.html",
-            {"rows": rows, "total": total, "q": q[:200], "page": _page(page),
-             "page_size": accounts.PAGE_SIZE, "roles": ROLES, "plans": PLANS},
+            request,
+            "admin/users.html",
+            {
+                "rows": rows,
+                "total": total,
+                "q": q[:200],
+                "page": _page(page),
+                "page_size": accounts.PAGE_SIZE,
+                "roles": ROLES,
+                "plans": PLANS,
+            },
             fragments={"user-results": "admin/_user_rows.html"},
         )
 
@@ -58,33 +67,44 @@ class AdminController(Controller):
         form = await form_fields(request)
         try:
             await accounts.admin_update(
-                account_id, role=form.get("role", ""), plan=form.get("plan", ""),
+                account_id,
+                role=form.get("role", ""),
+                plan=form.get("plan", ""),
                 disabled=form.get("disabled") == "on",
             )
         except ValidationFailed as exc:
-            return await render(request, "error.html", {"status": 422, "message": exc.message},
-                                status_code=422)
-        return Redirect(path=f"/admin/users?q={form.get('q', '')}&saved={account_id}",
-                        status_code=303)
+            return await render(
+                request, "error.html", {"status": 422, "message": exc.message}, status_code=422
+            )
+        return Redirect(
+            path=f"/admin/users?q={form.get('q', '')}&saved={account_id}", status_code=303
+        )
 
     @get("/outbox")
     async def outbox(self, request: AdminRequest, page: FromQuery[int | None] = None) -> Template:
         rows, total = await service.outbox_page(_page(page))
-        return await render(request, "admin/outbox.html",
-                            {"rows": rows, "total": total, "page": _page(page),
-                             "page_size": service.PAGE_SIZE})
+        return await render(
+            request,
+            "admin/outbox.html",
+            {"rows": rows, "total": total, "page": _page(page), "page_size": service.PAGE_SIZE},
+        )
 
     @get("/outbox/{message_id:int}")
     async def outbox_message(self, request: AdminRequest, message_id: FromPath[int]) -> Template:
-        return await render(request, "admin/outbox_message.html",
-                            {"message": await service.outbox_message(message_id)})
+        return await render(
+            request,
+            "admin/outbox_message.html",
+            {"message": await service.outbox_message(message_id)},
+        )
 
     @get("/jobs")
     async def jobs(self, request: AdminRequest, page: FromQuery[int | None] = None) -> Template:
         rows, total = await service.failed_jobs(_page(page))
-        return await render(request, "admin/jobs.html",
-                            {"rows": rows, "total": total, "page": _page(page),
-                             "page_size": service.PAGE_SIZE})
+        return await render(
+            request,
+            "admin/jobs.html",
+            {"rows": rows, "total": total, "page": _page(page), "page_size": service.PAGE_SIZE},
+        )
 
     @post("/jobs/{job_id:str}/retry")
     async def retry(self, request: AdminRequest, job_id: FromPath[str]) -> Redirect:

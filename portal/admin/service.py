@@ -25,10 +25,21 @@ async def overview() -> dict[str, int]:
 
 
 async def outbox_page(page: int = 1) -> tuple[list[dict[str, Any]], int]:
-    rows = await OutboxMessage.select(
-        OutboxMessage.id, OutboxMessage.to_addr, OutboxMessage.subject, OutboxMessage.status,
-        OutboxMessage.attempts, OutboxMessage.error, OutboxMessage.created_at, OutboxMessage.sent_at,
-    ).order_by(OutboxMessage.id, ascending=False).limit(PAGE_SIZE).offset((max(page, 1) - 1) * PAGE_SIZE)
+    rows = (
+        await OutboxMessage.select(
+            OutboxMessage.id,
+            OutboxMessage.to_addr,
+            OutboxMessage.subject,
+            OutboxMessage.status,
+            OutboxMessage.attempts,
+            OutboxMessage.error,
+            OutboxMessage.created_at,
+            OutboxMessage.sent_at,
+        )
+        .order_by(OutboxMessage.id, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+    )
     return rows, await OutboxMessage.count()
 
 
@@ -41,10 +52,21 @@ async def outbox_message(message_id: int) -> dict[str, Any]:
 
 async def failed_jobs(page: int = 1) -> tuple[list[dict[str, Any]], int]:
     where = Job.status == "failed"
-    rows = await Job.select(
-        Job.id, Job.name, Job.attempts, Job.max_tries, Job.error, Job.created_at, Job.finished_at
-    ).where(where).order_by(Job.finished_at, ascending=False).limit(PAGE_SIZE).offset(
-        (max(page, 1) - 1) * PAGE_SIZE)
+    rows = (
+        await Job.select(
+            Job.id,
+            Job.name,
+            Job.attempts,
+            Job.max_tries,
+            Job.error,
+            Job.created_at,
+            Job.finished_at,
+        )
+        .where(where)
+        .order_by(Job.finished_at, ascending=False)
+        .limit(PAGE_SIZE)
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+    )
     return rows, await Job.count().where(where)
 
 
@@ -53,10 +75,19 @@ async def retry_job(job_id: str) -> None:
         key = uuid.UUID(job_id)
     except ValueError as exc:
         raise NotFound("No such job.") from exc
-    rows = await Job.update(
-        {Job.status: "queued", Job.attempts: 0, Job.error: None, Job.finished_at: None,
-         Job.created_at: datetime.now(UTC)}
-    ).where((Job.id == key) & (Job.status == "failed")).returning(Job.id, Job.name)
+    rows = (
+        await Job.update(
+            {
+                Job.status: "queued",
+                Job.attempts: 0,
+                Job.error: None,
+                Job.finished_at: None,
+                Job.created_at: datetime.now(UTC),
+            }
+        )
+        .where((Job.id == key) & (Job.status == "failed"))
+        .returning(Job.id, Job.name)
+    )
     if not rows:
         raise NotFound("No failed job with that id.")
     backend = runtime.current().jobs.backend

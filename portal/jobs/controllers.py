@@ -22,6 +22,8 @@ async def job_status_page(request: Request[Any, Any, Any], job_id: FromPath[str]
     if job is None or account is None or not (account.is_admin or job["owner_id"] == account.id):
         raise NotFoundException()
     return await render(
-        request, "jobs/status.html", {"job": job, "terminal": job["status"] in TERMINAL},
+        request,
+        "jobs/status.html",
+        {"job": job, "terminal": job["status"] in TERMINAL},
         fragments={f"job-{job['id']}": "jobs/_status.html"},
     )

@@ -19,7 +19,7 @@ log = structlog.get_logger("portal.jobs")
 TERMINAL = ("done", "failed")
 
 
-class RetryLater(Exception):  # noqa: N818 - a signal, not an error
+class RetryLater(Exception):
     def __init__(self, delay_s: float) -> None:
         super().__init__(f"retry in {delay_s}s")
         self.delay_s = delay_s
@@ -50,25 +50,33 @@ class JobRegistry:
         owner_id: int | None = None,
         **kwargs: Any,
     ) -> str:
-        """Record the job and hand it to the backend; a repeated dedupe_key returns the first job."""
+        """Record the job and hand it to the backend; a repeated dedupe_key gives the first job."""
         spec = self.spec(name)
+        if self.backend is None:
+            raise RuntimeError("no job backend configured")
         if dedupe_key:
             existing = await Job.select(Job.id).where(Job.dedupe_key == dedupe_key).first()
             if existing:
                 return str(existing["id"])
         job_id = uuid.uuid4()
-        await Job.insert(
-            Job(
-                id=job_id,
-                name=name,
-                dedupe_key=dedupe_key,
-                owner_id=owner_id,
-                kwargs=kwargs,
-                max_tries=spec.max_tries,
+        inserted = (
+            await Job.insert(
+                Job(
+                    id=job_id,
+                    name=name,
+                    dedupe_key=dedupe_key,
+                    owner_id=owner_id,
+                    kwargs=kwargs,
+                    max_tries=spec.max_tries,
+                )
             )
+            .on_conflict(target=Job.dedupe_key, action="DO NOTHING")
+            .returning(Job.id)
         )
-        if self.backend is None:
-            raise RuntimeError("no job backend configured")
+        if not inserted:  # a concurrent enqueue with the same dedupe_key won: that is the job
+            existing = await Job.select(Job.id).where(Job.dedupe_key == dedupe_key).first()
+            assert existing is not None
+            return str(existing["id"])
         await self.backend.submit(str(job_id), name)
         return str(job_id)
 
@@ -85,12 +93,20 @@ class JobRegistry:
         try:
             result = await asyncio.wait_for(spec.func(**kwargs), timeout=spec.timeout_s)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}" if not isinstance(exc, TimeoutError) else (
-                f"timed out after {spec.timeout_s:g}s"
+            error = (
+                f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, TimeoutError)
+                else (f"timed out after {spec.timeout_s:g}s")
             )
             final = attempt >= spec.max_tries
-            log.warning("job failed", job=spec.name, job_id=job_id, attempt=attempt, final=final,
-                        error_type=type(exc).__name__)
+            log.warning(
+                "job failed",
+                job=spec.name,
+                job_id=job_id,
+                attempt=attempt,
+                final=final,
+                error_type=type(exc).__name__,
+            )
             await Job.update(
                 {
                     Job.status: "failed" if final else "queued",
@@ -102,8 +118,12 @@ class JobRegistry:
                 raise RetryLater(spec.retry_delay_s * attempt) from exc
             return
         await Job.update(
-            {Job.status: "done", Job.result: json.dumps(result, default=str), Job.error: None,
-             Job.finished_at: datetime.now(UTC)}
+            {
+                Job.status: "done",
+                Job.result: json.dumps(result, default=str),
+                Job.error: None,
+                Job.finished_at: datetime.now(UTC),
+            }
         ).where(Job.id == row["id"])
 
 

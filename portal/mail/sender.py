@@ -31,9 +31,11 @@ async def send_mail(
     `dedupe_key` makes a repeated call (a retried job, a double click) send one message.
     """
     rt = runtime.current()
-    existing = await OutboxMessage.select(OutboxMessage.id).where(
-        OutboxMessage.dedupe_key == dedupe_key
-    ).first()
+    existing = (
+        await OutboxMessage.select(OutboxMessage.id)
+        .where(OutboxMessage.dedupe_key == dedupe_key)
+        .first()
+    )
     if existing:
         return existing["id"]
     ctx = {"base_url": rt.settings.base_url, "subject": subject, **context}
@@ -120,8 +122,11 @@ async def deliver(outbox_id: int) -> str:
         ).where(OutboxMessage.id == outbox_id)
         raise
     await OutboxMessage.update(
-        {OutboxMessage.status: "sent", OutboxMessage.sent_at: datetime.now(UTC),
-         OutboxMessage.error: None}
+        {
+            OutboxMessage.status: "sent",
+            OutboxMessage.sent_at: datetime.now(UTC),
+            OutboxMessage.error: None,
+        }
     ).where(OutboxMessage.id == outbox_id)
     log.info("mail sent", outbox_id=outbox_id)
     return "sent"

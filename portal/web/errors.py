@@ -35,12 +35,18 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     )
 
 
-def _respond(request: Request[Any, Any, Any], status: int, message: str,
-             headers: dict[str, str] | None = None) -> Response[Any]:
+def _respond(
+    request: Request[Any, Any, Any],
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     if _wants_json(request):
         return Response(
-            {"error": message, "status": status}, status_code=status,
-            media_type=MediaType.JSON, headers=headers,
+            {"error": message, "status": status},
+            status_code=status,
+            media_type=MediaType.JSON,
+            headers=headers,
         )
     try:
         nav = [f.nav for f in runtime.current().features if f.nav is not None]
@@ -64,7 +70,9 @@ def _respond(request: Request[Any, Any, Any], status: int, message: str,
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if isinstance(exc, PermissionDeniedException) and "csrf" in str(exc.detail).lower():
-        message = "This form has expired or was sent from another site. Reload the page and try again."
+        message = (
+            "This form has expired or was sent from another site. Reload the page and try again."
+        )
     elif isinstance(exc, NotAuthorizedException):
         message = "Log in to see this page."
     elif status == 413:
@@ -83,8 +91,12 @@ def portal_error_handler(request: Request[Any, Any, Any], exc: PortalError) -> R
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error", path=request.scope.get("route_handler").handler_name
-                  if request.scope.get("route_handler") else None)
+    log.exception(
+        "unhandled error",
+        path=request.scope.get("route_handler").handler_name
+        if request.scope.get("route_handler")
+        else None,
+    )
     return _respond(request, HTTP_500_INTERNAL_SERVER_ERROR, FRIENDLY[500])
 
 

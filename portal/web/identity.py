@@ -81,4 +81,6 @@ async def meter_subject(request: Request[Any, Any, Any], create_guest: bool = Tr
     if account is not None:
         return Subject.user(account.id, account.plan)
     gid = guest_id(request, create=create_guest) or "anonymous"
-    return Subject.guest(gid, client_address(request), runtime.current().settings.security.secret_key)
+    return Subject.guest(
+        gid, client_address(request), runtime.current().settings.security.secret_key
+    )

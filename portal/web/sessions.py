@@ -28,7 +28,9 @@ class RenewingSessionBackend(ServerSideSessionBackend):
         if connection.scope.get(_NEW_ID):
             old = connection.cookies.get(self.config.key)
             if old and old != "null":
-                await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
+                await self.delete(
+                    old, store=self.config.get_store_from_app(connection.scope["app"])
+                )
         await super().store_in_message(scope_session, message, connection)
 
 
