@@ -12,7 +12,9 @@ from tests.support.client import PortalClient, text_of, unique_email
 PASSWORD = "correct horse battery"
 
 
-async def test_register_logs_in_and_mails_a_verification_link(client: PortalClient, mailbox) -> None:
+async def test_register_logs_in_and_mails_a_verification_link(
+    client: PortalClient, mailbox
+) -> None:
     email = unique_email()
     response = await client.register(email)
     assert response.status_code == 303
@@ -36,7 +38,9 @@ async def test_register_logs_in_and_mails_a_verification_link(client: PortalClie
     assert again.status_code == 400, "a verification link works once"
 
 
-async def test_email_is_normalised_and_duplicates_reveal_nothing(client: PortalClient, mailbox, app) -> None:
+async def test_email_is_normalised_and_duplicates_reveal_nothing(
+    client: PortalClient, mailbox, app
+) -> None:
     email = unique_email("Dup")
     assert (await client.register(email.upper())).status_code == 303
     row = await Account.select(Account.email).where(Account.email == email.lower()).first()
@@ -172,9 +176,9 @@ async def test_forged_and_expired_tokens_are_refused(client: PortalClient, mailb
     mail = await mailbox.wait_for(email, "Confirm your email")
     path = mail.link("/account/verify/").removeprefix("http://testserver")
     account = await Account.select(Account.id).where(Account.email == email).first()
-    await AccountToken.update({AccountToken.expires_at: datetime.now(UTC) - timedelta(seconds=1)}).where(
-        AccountToken.account == account["id"]
-    )
+    await AccountToken.update(
+        {AccountToken.expires_at: datetime.now(UTC) - timedelta(seconds=1)}
+    ).where(AccountToken.account == account["id"])
     expired = await client.get(path)
     assert expired.status_code == 400
     assert "expired" in expired.text
@@ -183,7 +187,8 @@ async def test_forged_and_expired_tokens_are_refused(client: PortalClient, mailb
 async def test_forms_without_a_csrf_token_are_refused(client: PortalClient) -> None:
     await client.get("/")
     response = await client.post(
-        "/account/register", data={"email": unique_email(), "password": PASSWORD},
+        "/account/register",
+        data={"email": unique_email(), "password": PASSWORD},
         headers={"accept": "text/html"},
     )
     assert response.status_code == 403
@@ -195,7 +200,9 @@ async def test_forms_without_a_csrf_token_are_refused(client: PortalClient) -> N
 
 
 async def test_a_ten_megabyte_form_body_is_refused_cleanly(client: PortalClient) -> None:
-    response = await client.submit("/account/login", {"email": "a@b.org", "password": "p" * (10 * 1024 * 1024)})
+    response = await client.submit(
+        "/account/login", {"email": "a@b.org", "password": "p" * (10 * 1024 * 1024)}
+    )
     assert response.status_code == 413
     assert "too large" in response.text
 
@@ -203,17 +210,22 @@ async def test_a_ten_megabyte_form_body_is_refused_cleanly(client: PortalClient)
 async def test_settings_change_password_and_email(client: PortalClient, mailbox) -> None:
     email = unique_email()
     await client.register(email)
-    wrong = await client.submit("/account/settings/password",
-                                {"current_password": "nope nope nope", "new_password": "another good one"})
+    wrong = await client.submit(
+        "/account/settings/password",
+        {"current_password": "nope nope nope", "new_password": "another good one"},
+    )
     assert wrong.status_code == 422
     assert "current password is not correct" in wrong.text
-    ok = await client.submit("/account/settings/password",
-                             {"current_password": PASSWORD, "new_password": "another good one"})
+    ok = await client.submit(
+        "/account/settings/password",
+        {"current_password": PASSWORD, "new_password": "another good one"},
+    )
     assert ok.status_code == 200 and "Your password is changed" in ok.text
 
     new_email = unique_email("moved")
-    response = await client.submit("/account/settings/email",
-                                   {"current_password": "another good one", "new_email": new_email})
+    response = await client.submit(
+        "/account/settings/email", {"current_password": "another good one", "new_email": new_email}
+    )
     assert response.status_code == 200 and new_email in response.text
     # Not changed until the new address proves itself.
     assert await Account.count().where(Account.email == email) == 1
@@ -232,9 +244,13 @@ async def test_delete_account_removes_its_data(client: PortalClient) -> None:
     from portal.metering.tables import MeterEvent
 
     assert await MeterEvent.count().where(MeterEvent.subject == subject) == 1
-    refused = await client.submit("/account/settings/delete", {"password": PASSWORD, "confirm": "no"})
+    refused = await client.submit(
+        "/account/settings/delete", {"password": PASSWORD, "confirm": "no"}
+    )
     assert refused.status_code == 422
-    response = await client.submit("/account/settings/delete", {"password": PASSWORD, "confirm": "DELETE"})
+    response = await client.submit(
+        "/account/settings/delete", {"password": PASSWORD, "confirm": "DELETE"}
+    )
     assert response.status_code == 303
     from portal.mail.tables import OutboxMessage
 

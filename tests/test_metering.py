@@ -26,7 +26,11 @@ def new_user(plan: str = "free") -> Subject:
 
 
 def new_guest(address: str | None = None) -> Subject:
-    return Subject.guest(uuid.uuid4().hex, address or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9", SECRET)
+    return Subject.guest(
+        uuid.uuid4().hex,
+        address or f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9",
+        SECRET,
+    )
 
 
 async def test_free_account_gets_five_views_a_calendar_month() -> None:
@@ -84,8 +88,14 @@ async def test_the_ledger_refuses_a_duplicate_idempotency_key() -> None:
     await metering.consume(user, VIEWS, "dup", now)
     row = await MeterEvent.select().where(MeterEvent.subject == user.ledger_id).first()
     with pytest.raises(Exception):  # unique constraint: the database itself, not our code
-        await MeterEvent.insert(MeterEvent(meter=VIEWS, subject=user.ledger_id, key="dup",
-                                           idempotency_key=row["idempotency_key"]))
+        await MeterEvent.insert(
+            MeterEvent(
+                meter=VIEWS,
+                subject=user.ledger_id,
+                key="dup",
+                idempotency_key=row["idempotency_key"],
+            )
+        )
 
 
 async def _race_for_the_last_unit(subject: Subject, prefill: int, same_key: bool = False) -> None:
@@ -95,7 +105,10 @@ async def _race_for_the_last_unit(subject: Subject, prefill: int, same_key: bool
     assert await metering.remaining(subject, VIEWS, now) == 1
 
     grants = await asyncio.gather(
-        *(metering.consume(subject, VIEWS, "same" if same_key else f"race-{i}", now) for i in range(50))
+        *(
+            metering.consume(subject, VIEWS, "same" if same_key else f"race-{i}", now)
+            for i in range(50)
+        )
     )
     charged = [g for g in grants if g.charged]
     assert len(charged) == 1, f"{len(charged)} of 50 consumers were charged for the last unit"
@@ -110,7 +123,9 @@ async def _race_for_the_last_unit(subject: Subject, prefill: int, same_key: bool
 
 @pytest.mark.parametrize("engine", ["postgresql", "sqlite"])
 @pytest.mark.parametrize("kind", ["free", "guest", "same-key"])
-async def test_fifty_concurrent_consumers_of_the_last_unit(engine: str, kind: str, tmp_path: Path) -> None:
+async def test_fifty_concurrent_consumers_of_the_last_unit(
+    engine: str, kind: str, tmp_path: Path
+) -> None:
     async def run() -> None:
         if kind == "guest":
             await _race_for_the_last_unit(new_guest(), prefill=0)

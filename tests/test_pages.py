@@ -57,8 +57,13 @@ async def test_inline_register_with_htmx_triggers_the_swap_and_content_appears(a
         assert "Register to view content" in wall.text
         response = await guest.submit(
             "/account/register",
-            {"email": unique_email(), "password": "correct horse battery", "next": "/_test/metered/b",
-             "inline": "1", "gate_id": "notes"},
+            {
+                "email": unique_email(),
+                "password": "correct horse battery",
+                "next": "/_test/metered/b",
+                "inline": "1",
+                "gate_id": "notes",
+            },
             headers={**HX, "HX-Target": "gated-notes"},
         )
         assert response.status_code == 200
@@ -75,8 +80,13 @@ async def test_inline_form_errors_come_back_as_the_block_with_422(app) -> None:
         await guest.get("/_test/metered/c")
         response = await guest.submit(
             "/account/login",
-            {"email": "nobody@example.org", "password": "whatever 123", "next": "/_test/metered/d",
-             "inline": "1", "gate_id": "fees"},
+            {
+                "email": "nobody@example.org",
+                "password": "whatever 123",
+                "next": "/_test/metered/d",
+                "inline": "1",
+                "gate_id": "fees",
+            },
             headers=HX,
         )
         assert response.status_code == 422
@@ -90,7 +100,12 @@ async def test_without_javascript_register_redirects_back_to_the_page(app) -> No
     async with PortalClient(app) as guest:
         response = await guest.submit(
             "/account/register",
-            {"email": unique_email(), "password": "correct horse battery", "next": "/_test/metered/e", "inline": "1"},
+            {
+                "email": unique_email(),
+                "password": "correct horse battery",
+                "next": "/_test/metered/e",
+                "inline": "1",
+            },
         )
         assert response.status_code == 303
         assert response.headers["location"] == "/_test/metered/e"
@@ -98,9 +113,17 @@ async def test_without_javascript_register_redirects_back_to_the_page(app) -> No
 
 
 async def test_next_never_redirects_off_site(app) -> None:
-    for target in ("https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)"):
+    for target in (
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+    ):
         async with PortalClient(app) as c:
-            response = await c.submit("/account/register", {"email": unique_email(), "password": "correct horse battery", "next": target})
+            response = await c.submit(
+                "/account/register",
+                {"email": unique_email(), "password": "correct horse battery", "next": target},
+            )
             assert response.headers["location"] == "/", target
 
 
@@ -124,11 +147,18 @@ async def test_fragments_carry_the_meter_badge_out_of_band_and_history_restore_g
     assert "<html" in restore.text
 
 
-async def test_errors_are_pages_with_the_right_status_and_security_headers(client: PortalClient) -> None:
+async def test_errors_are_pages_with_the_right_status_and_security_headers(
+    client: PortalClient,
+) -> None:
     missing = await client.get("/no/such/page")
     assert missing.status_code == 404
     assert "Page not found" in missing.text
-    for header in ("content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy"):
+    for header in (
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "referrer-policy",
+    ):
         assert header in missing.headers, header
     assert "script-src 'self'" in missing.headers["content-security-policy"]
     api = await client.get("/api/v1/nothing")
@@ -137,7 +167,8 @@ async def test_errors_are_pages_with_the_right_status_and_security_headers(clien
 
 async def test_output_is_escaped(client: PortalClient) -> None:
     response = await client.submit(
-        "/account/register", {"email": "<script>alert(1)</script>@x.org", "password": "correct horse battery"}
+        "/account/register",
+        {"email": "<script>alert(1)</script>@x.org", "password": "correct horse battery"},
     )
     assert response.status_code == 422
     assert "<script>alert(1)</script>" not in response.text
@@ -146,6 +177,8 @@ async def test_output_is_escaped(client: PortalClient) -> None:
 
 async def test_pages_work_at_small_widths_by_design(client: PortalClient) -> None:
     page = await client.get("/")
-    assert re.search(r'<meta name="viewport" content="width=device-width, initial-scale=1">', page.text)
+    assert re.search(
+        r'<meta name="viewport" content="width=device-width, initial-scale=1">', page.text
+    )
     css = await client.get("/static/css/portal.css")
     assert css.status_code == 200 and "@media (max-width: 40rem)" in css.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
@@ -76,9 +77,8 @@ class AdminController(Controller):
             return await render(
                 request, "error.html", {"status": 422, "message": exc.message}, status_code=422
             )
-        return Redirect(
-            path=f"/admin/users?q={form.get('q', '')}&saved={account_id}", status_code=303
-        )
+        query = urlencode({"q": form.get("q", ""), "saved": account_id})
+        return Redirect(path=f"/admin/users?{query}", status_code=303)
 
     @get("/outbox")
     async def outbox(self, request: AdminRequest, page: FromQuery[int | None] = None) -> Template:

@@ -7,6 +7,7 @@ from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import result_key_prefix
 from arq.worker import Retry, func
 
 from portal import runtime
@@ -32,7 +33,10 @@ class ArqBackend:
         if self.pool is None:
             await self.start()
         assert self.pool is not None
-        # Our job id is arq's too: a second submit of the same job is a no-op in arq.
+        # Our job id is arq's too: a second submit of a queued or running job is a no-op in arq.
+        # arq also refuses the id while it keeps the result of the job's last run (keep_result):
+        # drop that result, so a finished job submitted again (an admin's retry) runs again.
+        await self.pool.delete(result_key_prefix + job_id)
         await self.pool.enqueue_job(name, job_id, _job_id=job_id, _queue_name=self.queue_name)
 
 

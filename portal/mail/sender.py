@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 import structlog
@@ -31,24 +31,40 @@ async def send_mail(
     `dedupe_key` makes a repeated call (a retried job, a double click) send one message.
     """
     rt = runtime.current()
-    existing = (
+    existing = await _outbox_id(dedupe_key)
+    if existing is None:
+        ctx = {"base_url": rt.settings.base_url, "subject": subject, **context}
+        text = rt.jinja.get_template(f"mail/{template}.txt").render(ctx)
+        html = rt.jinja.get_template(f"mail/{template}.html").render(ctx)
+        rows = (
+            await OutboxMessage.insert(
+                OutboxMessage(
+                    dedupe_key=dedupe_key,
+                    to_addr=to,
+                    subject=subject,
+                    text_body=text,
+                    html_body=html,
+                )
+            )
+            .on_conflict(target=OutboxMessage.dedupe_key, action="DO NOTHING")
+            .returning(OutboxMessage.id)
+        )
+        # No row back: a concurrent call with the same key inserted first; use its message.
+        existing = rows[0]["id"] if rows else await _outbox_id(dedupe_key)
+        assert existing is not None
+    outbox_id: int = existing
+    # Deduplicated too, so a repeated call queues the delivery if an earlier one stopped short.
+    await rt.jobs.enqueue("mail.deliver", dedupe_key=f"mail:{outbox_id}", outbox_id=outbox_id)
+    return outbox_id
+
+
+async def _outbox_id(dedupe_key: str) -> int | None:
+    row = (
         await OutboxMessage.select(OutboxMessage.id)
         .where(OutboxMessage.dedupe_key == dedupe_key)
         .first()
     )
-    if existing:
-        return existing["id"]
-    ctx = {"base_url": rt.settings.base_url, "subject": subject, **context}
-    text = rt.jinja.get_template(f"mail/{template}.txt").render(ctx)
-    html = rt.jinja.get_template(f"mail/{template}.html").render(ctx)
-    rows = await OutboxMessage.insert(
-        OutboxMessage(
-            dedupe_key=dedupe_key, to_addr=to, subject=subject, text_body=text, html_body=html
-        )
-    ).returning(OutboxMessage.id)
-    outbox_id = rows[0]["id"]
-    await rt.jobs.enqueue("mail.deliver", dedupe_key=f"mail:{outbox_id}", outbox_id=outbox_id)
-    return outbox_id
+    return row["id"] if row else None
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,7 @@ class SmtpTarget:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             use_tls=implicit_tls,
-            start_tls="starttls=1" in (parts.query or ""),
+            start_tls=parse_qs(parts.query).get("starttls") == ["1"],
         )
 
 

@@ -4,15 +4,18 @@ that leaks a traceback."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal import runtime
 from portal.errors import PortalError, Throttled
+from portal.web.forms import safe_next
+from portal.web.htmx import is_history_restore, is_htmx
 
 log = structlog.get_logger("portal.web")
 
@@ -67,8 +70,32 @@ def _respond(
     )
 
 
+def _login_redirect(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """Send a guest who opens a page that needs an account to log in, and back afterwards.
+
+    Only for a page (GET or HEAD) in a browser: JSON clients and forms posted by guests get the
+    401. An htmx request gets HX-Redirect, so the login page loads whole rather than being
+    swapped into a fragment's target.
+    """
+    if request.method not in ("GET", "HEAD") or _wants_json(request):
+        return None
+    # The path as sent (the router drops a trailing slash from scope["path"]).
+    path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+    here = path + (f"?{request.url.query}" if request.url.query else "")
+    login = f"/account/login?next={quote(safe_next(here), safe='/')}"
+    if is_htmx(request) and not is_history_restore(request):
+        return _respond(
+            request, 401, "Log in to see this page.", {"HX-Redirect": login, "Vary": "HX-Request"}
+        )
+    return Redirect(path=login, status_code=303, headers={"Vary": "HX-Request"})
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
+    if isinstance(exc, NotAuthorizedException):
+        redirect = _login_redirect(request)
+        if redirect is not None:
+            return redirect
     if isinstance(exc, PermissionDeniedException) and "csrf" in str(exc.detail).lower():
         message = (
             "This form has expired or was sent from another site. Reload the page and try again."

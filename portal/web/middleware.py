@@ -69,12 +69,12 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            handler = scope.get("route_handler")
-            route = getattr(handler, "paths", None)
+            # The full template the router matched (/account/verify/{token}); a handler's own
+            # `paths` would leave out its controller's prefix.
             log.info(
                 "request",
                 method=scope["method"],
-                route=next(iter(route)) if route else "unmatched",
+                route=scope.get("path_template") or "unmatched",
                 status=status["code"],
                 ms=round((time.perf_counter() - start) * 1000, 1),
             )

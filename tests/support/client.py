@@ -12,18 +12,23 @@ import httpx
 class PortalClient(httpx.AsyncClient):
     def __init__(self, app: Any, address: str | None = None, **kwargs: Any) -> None:
         # Each client is its own visitor: guests are metered by address too.
-        self.address = address or f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        self.address = (
+            address
+            or f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+        )
         transport = httpx.ASGITransport(app=app, client=(self.address, 40000))
-        super().__init__(transport=transport, base_url="http://testserver",
-                         follow_redirects=False, **kwargs)
+        super().__init__(
+            transport=transport, base_url="http://testserver", follow_redirects=False, **kwargs
+        )
 
     async def csrf(self) -> str:
         if "csrftoken" not in self.cookies:
             await self.get("/")
         return self.cookies["csrftoken"]
 
-    async def submit(self, url: str, data: dict[str, str] | None = None,
-                     headers: dict[str, str] | None = None) -> httpx.Response:
+    async def submit(
+        self, url: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         """POST a form with the CSRF token, as the page's form would."""
         fields = {"_csrf_token": await self.csrf(), **(data or {})}
         return await self.post(url, data=fields, headers=headers)

@@ -45,8 +45,10 @@ class _Handler:
     def __init__(self, box: Mailbox) -> None:
         self.box = box
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        msg = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = message_from_bytes(
+            envelope.original_content or envelope.content, policy=policy.default
+        )
         with self.box.lock:
             self.box.messages.append(Received([r.lower() for r in envelope.rcpt_tos], msg))
         return "250 OK"
@@ -74,12 +76,18 @@ class Mailbox:
     def find(self, to: str, subject_contains: str = "") -> list[Received]:
         with self.lock:
             return [
-                m for m in self.messages
+                m
+                for m in self.messages
                 if to.lower() in m.to and subject_contains.lower() in m.subject.lower()
             ]
 
-    async def wait_for(self, to: str, subject_contains: str = "", timeout: float = 15.0,
-                       count: int = 1) -> Received:
+    async def wait_for(
+        self,
+        to: str,
+        subject_contains: str = "",
+        timeout: float = 15.0,  # noqa: ASYNC109 - a polling deadline, as in wait_for_sync
+        count: int = 1,
+    ) -> Received:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.find(to, subject_contains)
@@ -88,8 +96,9 @@ class Mailbox:
             await asyncio.sleep(0.05)
         raise AssertionError(f"no mail to {to} with {subject_contains!r} within {timeout}s")
 
-    def wait_for_sync(self, to: str, subject_contains: str = "", timeout: float = 15.0,
-                      count: int = 1) -> Received:
+    def wait_for_sync(
+        self, to: str, subject_contains: str = "", timeout: float = 15.0, count: int = 1
+    ) -> Received:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = self.find(to, subject_contains)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from litestar import Request, get
@@ -12,7 +13,6 @@ from portal.feature import Feature
 from portal.settings import CODE_PAGE_VIEWS
 from portal.web.gate import metered_access
 from portal.web.render import render
-from pathlib import Path
 
 
 @get("/_test/metered/{key:str}")
