@@ -127,7 +127,7 @@ class Settings:
     redis: RedisSettings
     mail: MailSettings
     security: SecuritySettings
-    meters: MeterPolicy = field(repr=False, default=None)  # type: ignore[assignment]
+    meters: MeterPolicy = field(repr=False)
 
     @property
     def secure_cookies(self) -> bool:
@@ -208,13 +208,14 @@ def _local_secret(state_dir: Path) -> str:
     is the same on every machine.
     """
     path = state_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     state_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret)
-    return secret
+    try:  # O_EXCL: two processes starting at once agree on the first one's secret
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 @lru_cache(maxsize=1)
