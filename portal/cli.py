@@ -137,5 +137,15 @@ def create_admin(email: str, password_stdin: bool) -> None:
         raise click.ClickException(exc.message) from exc
 
 
+def _add_feature_commands() -> None:
+    from portal.installed import installed_features
+
+    for feature in installed_features():
+        for command in feature.commands:
+            main.add_command(command)
+
+
+_add_feature_commands()
+
 if __name__ == "__main__":
     main()

@@ -27,3 +27,5 @@ class Feature:
     template_dir: Path | None = None
     # Called with an account id when the account is deleted: remove what the feature holds.
     on_account_deleted: Callable[[int], Awaitable[None]] | None = None
+    # Click commands the feature adds to `portal` (e.g. `portal data ...`).
+    commands: Sequence[Any] = ()

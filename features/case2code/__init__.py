@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from features.case2code.cli import data
 from portal.feature import Feature, NavEntry
 from portal.product_page import landing_page
 
@@ -19,4 +20,6 @@ feature = Feature(
     route_handlers=[landing_page(NAV, "case2code/landing.html")],
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
+    piccolo_app="features.case2code.piccolo_app",
+    commands=[data],
 )

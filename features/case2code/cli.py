@@ -1,0 +1,118 @@
+"""`portal data ...`: import and fetch the public code data."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from features.case2code.importing.context import ImportContext
+from features.case2code.importing.registry import IMPORTERS
+from features.case2code.importing.runner import run_imports
+
+
+@click.group()
+def data() -> None:
+    """Code data: import the public code sets, fetch the official files."""
+
+
+@data.command("import")
+@click.argument("code_sets", nargs=-1)
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Import this file for the one code set named (e.g. another year's tabular).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of CMS files (default: PORTAL_DATA_DIR).",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when a release is already loaded.")
+def import_(
+    code_sets: tuple[str, ...], file_: Path | None, data_dir: Path | None, if_empty: bool
+) -> None:
+    """Import code sets (all when none is named)."""
+    from portal.bootstrap import start_runtime, stop_runtime
+    from portal.installed import installed_features
+    from portal.settings import get_settings
+
+    known = {i.code_set for i in IMPORTERS}
+    unknown = set(code_sets) - known
+    if unknown:
+        raise click.UsageError(
+            f"unknown code set(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}"
+        )
+    if file_ and len(code_sets) != 1:
+        raise click.UsageError("--file needs exactly one code set")
+    settings = get_settings()
+    ctx = ImportContext(
+        data_dir=data_dir or settings.data_dir,
+        files={code_sets[0]: file_} if file_ else {},
+    )
+    console = Console(stderr=True)
+
+    async def run() -> bool:
+        from features.case2code.tables import Release
+
+        rt = await start_runtime(settings, installed_features())
+        try:
+            if if_empty and await Release.exists():
+                console.print("Code data already imported.")
+                return True
+            report = await run_imports(ctx, rt.engine, code_sets, console)
+        finally:
+            await stop_runtime(rt)
+        for result in report.loaded:
+            verb = (
+                "already loaded"
+                if result.skipped
+                else (
+                    f"{result.codes} codes, {result.records} records"
+                    + (
+                        f"; {result.added} added, {result.revised} revised, {result.deleted} deleted"
+                        if result.added or result.revised or result.deleted
+                        else ""
+                    )
+                )
+            )
+            console.print(f"[green]✓[/] {result.name}: {verb}")
+        for code_set, why in report.skipped.items():
+            console.print(f"[yellow]–[/] {code_set} skipped: {why}")
+        for code_set, why in report.failed.items():
+            console.print(f"[red]✗[/] {code_set} failed, previous release kept: {why}")
+        console.print(f"Finished in {report.seconds:.1f} s.")
+        return report.ok
+
+    if not asyncio.run(run()):
+        raise SystemExit(1)
+
+
+@data.command("status")
+def status() -> None:
+    """List the loaded releases."""
+    from portal.bootstrap import open_database
+    from portal.installed import installed_features
+    from portal.settings import get_settings
+
+    async def run() -> list[dict]:
+        from features.case2code.tables import Release
+
+        await open_database(get_settings(), installed_features())
+        return await Release.select().order_by(Release.code_set).order_by(Release.id)
+
+    table = RichTable("code set", "release", "status", "rows", "imported")
+    for row in asyncio.run(run()):
+        name = row["name"] + (" (sample)" if row["sample"] else "")
+        table.add_row(
+            row["code_set"],
+            name,
+            row["status"],
+            str(row["row_count"]),
+            f"{row['imported_at']:%Y-%m-%d %H:%M}",
+        )
+    Console().print(table)

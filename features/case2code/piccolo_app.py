@@ -1,0 +1,13 @@
+"""Case2Code's Piccolo app: the catalog tables."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from features.case2code.tables import Code, CodeChange, CodeGroup, Record, Release
+
+APP_CONFIG = AppConfig(
+    app_name="case2code",
+    migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
+    table_classes=[Release, Code, CodeGroup, CodeChange, Record],
+)
