@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from features.case2code.cli import data
+from features.case2code.controllers import ROUTES
 from portal.feature import Feature, NavEntry
-from portal.product_page import landing_page
 
 NAV = NavEntry(
     label="Case2Code",
@@ -17,7 +17,7 @@ NAV = NavEntry(
 
 feature = Feature(
     name="case2code",
-    route_handlers=[landing_page(NAV, "case2code/landing.html")],
+    route_handlers=ROUTES,
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
     piccolo_app="features.case2code.piccolo_app",

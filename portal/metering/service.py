@@ -114,20 +114,21 @@ async def _consume(subject: Subject, meter: str, key: str, now: datetime | None)
     if rule.limit is None:
         return Grant(granted=True, charged=False, remaining=None)
 
+    repeat_since = now - timedelta(hours=policy.repeat_free_hours)
+    seen = (MeterEvent.meter == meter) & (MeterEvent.key == key)
+    seen = seen & (MeterEvent.created_at >= repeat_since) & _subject_filter(subject)
+    # A repeat view is free whatever else happens: answer it without the lock (most page views
+    # are repeats, and the lock serialises a subject's requests).
+    if await MeterEvent.exists().where(seen):
+        return Grant(granted=True, charged=False, remaining=await remaining(subject, meter))
+
     lock_keys = [f"meter:{meter}:{subject.ledger_id}"]
     if subject.address:
         lock_keys.append(f"meter:{meter}:addr:{subject.address}")
     async with db.serialized(rt.engine, lock_keys):
-        repeat_since = now - timedelta(hours=policy.repeat_free_hours)
-        seen = await MeterEvent.exists().where(
-            (MeterEvent.meter == meter)
-            & (MeterEvent.key == key)
-            & (MeterEvent.created_at >= repeat_since)
-            & _subject_filter(subject)
-        )
         used = await _used(subject, meter, _window_start(rule, now))
         left = max(rule.limit - used, 0)
-        if seen:
+        if await MeterEvent.exists().where(seen):  # a concurrent request charged it meanwhile
             return Grant(granted=True, charged=False, remaining=left)
         if left <= 0:
             return Grant(granted=False, charged=False, remaining=0)

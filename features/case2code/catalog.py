@@ -1,0 +1,364 @@
+"""The catalog's public service: what other features (search, the assistant, consults) may use.
+
+Read-only lookups of codes, their hierarchy, history and keyed records, each carrying the name
+of the release it came from. No web framework here.
+
+Record kinds (Record.kind -> key, key2, data) are documented by the importer that writes them
+(features/case2code/importing/*.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from features.case2code.systems import SYSTEMS
+from features.case2code.tables import Code, CodeChange, CodeGroup, Record, Release
+
+
+@dataclass(frozen=True)
+class ReleaseRef:
+    id: int
+    code_set: str
+    name: str
+    sample: bool
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.name} (sample)"
+            if self.sample and "sample" not in self.name.lower()
+            else self.name
+        )
+
+
+@dataclass(frozen=True)
+class CodeView:
+    system: str
+    code: str
+    display: str
+    title: str
+    short_title: str | None
+    kind: str
+    billable: bool
+    parent: str | None
+    group_key: str | None
+    release: ReleaseRef
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"/codes/{self.system}/{self.display}"
+
+    @property
+    def needs_seventh(self) -> bool:
+        return bool(self.details.get("needs_seventh"))
+
+
+@dataclass(frozen=True)
+class RecordView:
+    kind: str
+    key: str
+    key2: str | None
+    data: dict[str, Any]
+    release: ReleaseRef
+
+
+@dataclass(frozen=True)
+class Change:
+    change: str  # added | revised | deleted
+    old_title: str | None
+    new_title: str | None
+    release: ReleaseRef
+
+
+_CODE_COLUMNS = (
+    Code.system,
+    Code.code,
+    Code.display,
+    Code.title,
+    Code.short_title,
+    Code.kind,
+    Code.billable,
+    Code.parent,
+    Code.group_key,
+    Code.release,
+    Code.details,
+)
+_RELEASES_TTL_S = 30.0
+_releases: tuple[float, dict[int, ReleaseRef]] = (0.0, {})
+
+
+async def releases() -> dict[int, ReleaseRef]:
+    """Every release by id; re-read every 30 s, so an import shows up without a restart."""
+    global _releases
+    loaded_at, cached = _releases
+    if time.monotonic() - loaded_at < _RELEASES_TTL_S and cached:
+        return cached
+    rows = await Release.select(Release.id, Release.code_set, Release.name, Release.sample)
+    fresh = {r["id"]: ReleaseRef(r["id"], r["code_set"], r["name"], r["sample"]) for r in rows}
+    _releases = (time.monotonic(), fresh)
+    return fresh
+
+
+def forget_releases() -> None:
+    global _releases
+    _releases = (0.0, {})
+
+
+async def current_release(code_set: str) -> ReleaseRef | None:
+    row = (
+        await Release.select(Release.id)
+        .where((Release.code_set == code_set) & (Release.status == "current"))
+        .order_by(Release.id, ascending=False)
+        .first()
+    )
+    if row is None:
+        return None
+    return (await releases()).get(row["id"]) or ReleaseRef(row["id"], code_set, code_set, False)
+
+
+async def _views(rows: Iterable[dict[str, Any]]) -> list[CodeView]:
+    refs = await releases()
+    return [
+        CodeView(
+            system=r["system"],
+            code=r["code"],
+            display=r["display"],
+            title=r["title"],
+            short_title=r["short_title"],
+            kind=r["kind"],
+            billable=r["billable"],
+            parent=r["parent"],
+            group_key=r["group_key"],
+            release=refs.get(r["release"])
+            or ReleaseRef(r["release"], "", "unknown release", False),
+            details=r["details"] or {},
+        )
+        for r in rows
+    ]
+
+
+async def get_code(system: str, code: str) -> CodeView | None:
+    rows = (
+        await Code.select(*_CODE_COLUMNS)
+        .where((Code.system == system) & (Code.code == code))
+        .output(load_json=True)
+    )
+    views = await _views(rows)
+    return views[0] if views else None
+
+
+async def cpt_without_licence(code: str) -> CodeView | None:
+    """A CPT code known only from public CMS data (fee schedule, edits): no AMA descriptor."""
+    fee = (
+        await Record.select(Record.release)
+        .where((Record.kind == "fee") & (Record.key == code))
+        .first()
+    )
+    if fee is None:
+        return None
+    release = (await releases()).get(fee["release"]) or ReleaseRef(fee["release"], "", "", False)
+    return CodeView(
+        system="cpt",
+        code=code,
+        display=code,
+        title="CPT descriptor not shown: it needs an AMA CPT licence file",
+        short_title=None,
+        kind="code",
+        billable=True,
+        parent=None,
+        group_key=None,
+        release=release,
+        details={"unlicensed": True},
+    )
+
+
+async def codes(system: str, codes_: Iterable[str]) -> dict[str, CodeView]:
+    wanted = list(dict.fromkeys(codes_))
+    if not wanted:
+        return {}
+    rows = (
+        await Code.select(*_CODE_COLUMNS)
+        .where((Code.system == system) & Code.code.is_in(wanted))
+        .output(load_json=True)
+    )
+    return {v.code: v for v in await _views(rows)}
+
+
+async def ancestors(view: CodeView) -> list[CodeView]:
+    """Parents from the category down to the code's direct parent."""
+    chain: list[CodeView] = []
+    parent = view.parent
+    # Parents are prefixes of the code (the 7-character ones add X placeholders): one query.
+    candidates = {view.code[:n] for n in range(3, len(view.code))}
+    found = await codes(view.system, candidates) if candidates else {}
+    while parent and parent in found:
+        chain.append(found[parent])
+        parent = found[parent].parent
+    return list(reversed(chain))
+
+
+async def children(system: str, code: str, limit: int = 500) -> list[CodeView]:
+    rows = (
+        await Code.select(*_CODE_COLUMNS)
+        .where((Code.system == system) & (Code.parent == code))
+        .order_by(Code.sort)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    return await _views(rows)
+
+
+async def in_group(system: str, group_key: str, limit: int = 1000) -> list[CodeView]:
+    rows = (
+        await Code.select(*_CODE_COLUMNS)
+        .where((Code.system == system) & (Code.group_key == group_key))
+        .order_by(Code.sort)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    return await _views(rows)
+
+
+async def top_level(system: str, group_key: str) -> list[CodeView]:
+    """The categories of a block (codes without a parent in the group)."""
+    rows = (
+        await Code.select(*_CODE_COLUMNS)
+        .where((Code.system == system) & (Code.group_key == group_key) & Code.parent.is_null())
+        .order_by(Code.sort)
+        .output(load_json=True)
+    )
+    return await _views(rows)
+
+
+async def nearest(system: str, code: str, limit: int = 8) -> list[CodeView]:
+    """Existing codes that share the longest prefix with `code` (for the not-found page)."""
+    for length in range(len(code) - 1, 0, -1):
+        rows = (
+            await Code.select(*_CODE_COLUMNS)
+            .where((Code.system == system) & Code.code.like(f"{code[:length]}%"))
+            .order_by(Code.sort)
+            .order_by(Code.code)
+            .limit(limit)
+            .output(load_json=True)
+        )
+        if rows:
+            return await _views(rows)
+    return []
+
+
+@dataclass(frozen=True)
+class GroupView:
+    system: str
+    kind: str
+    key: str
+    title: str
+    parent_key: str | None
+    release: ReleaseRef
+    details: dict[str, Any]
+
+
+async def groups(system: str, kind: str, parent_key: str | None = None) -> list[GroupView]:
+    where = (CodeGroup.system == system) & (CodeGroup.kind == kind)
+    if parent_key is not None:
+        where = where & (CodeGroup.parent_key == parent_key)
+    rows = (
+        await CodeGroup.select()
+        .where(where)
+        .order_by(CodeGroup.sort)
+        .order_by(CodeGroup.key)
+        .output(load_json=True)
+    )
+    refs = await releases()
+    return [
+        GroupView(
+            r["system"],
+            r["kind"],
+            r["key"],
+            r["title"],
+            r["parent_key"],
+            refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+            r["details"] or {},
+        )
+        for r in rows
+    ]
+
+
+async def group(system: str, kind: str, key: str) -> GroupView | None:
+    rows = (
+        await CodeGroup.select()
+        .where((CodeGroup.system == system) & (CodeGroup.kind == kind) & (CodeGroup.key == key))
+        .output(load_json=True)
+    )
+    if not rows:
+        return None
+    r = rows[0]
+    refs = await releases()
+    return GroupView(
+        r["system"],
+        r["kind"],
+        r["key"],
+        r["title"],
+        r["parent_key"],
+        refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+        r["details"] or {},
+    )
+
+
+async def records(
+    kinds: Iterable[str], key: str, *, by_key2: bool = False, limit: int = 500
+) -> dict[str, list[RecordView]]:
+    """Records of these kinds whose key (or key2) is `key`, by kind."""
+    kinds = list(kinds)
+    column = Record.key2 if by_key2 else Record.key
+    rows = (
+        await Record.select()
+        .where(Record.kind.is_in(kinds) & (column == key))
+        .order_by(Record.id)
+        .limit(limit)
+        .output(load_json=True)
+    )
+    refs = await releases()
+    found: dict[str, list[RecordView]] = {k: [] for k in kinds}
+    for r in rows:
+        found[r["kind"]].append(
+            RecordView(
+                r["kind"],
+                r["key"],
+                r["key2"],
+                r["data"] or {},
+                refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+            )
+        )
+    return found
+
+
+async def history(system: str, code: str) -> list[Change]:
+    rows = (
+        await CodeChange.select()
+        .where((CodeChange.system == system) & (CodeChange.code == code))
+        .order_by(CodeChange.release)
+    )
+    refs = await releases()
+    return [
+        Change(
+            r["change"],
+            r["old_title"],
+            r["new_title"],
+            refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+        )
+        for r in rows
+    ]
+
+
+async def release_chain(code_set: str) -> list[ReleaseRef]:
+    """The releases of a code set, oldest first."""
+    refs = await releases()
+    return sorted((r for r in refs.values() if r.code_set == code_set), key=lambda r: r.id)
+
+
+def known_systems() -> list[str]:
+    return list(SYSTEMS)

@@ -1,0 +1,112 @@
+"""Code pages and browse pages: /codes/{system}/{code} and below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+
+from features.case2code import browse, catalog
+from features.case2code.pages import code_page
+from features.case2code.systems import SYSTEMS, CodeFormatError, System, system_for
+from portal.settings import CODE_PAGE_VIEWS
+from portal.web.gate import metered_access
+from portal.web.render import render
+
+PageRequest = Request[Any, Any, Any]
+
+
+def _system(slug: str) -> System:
+    system = system_for(slug)
+    if system is None:
+        raise NotFoundException(
+            f"There is no code system “{slug[:40]}”. Use one of: {', '.join(SYSTEMS)}."
+        )
+    return system
+
+
+@get("/codes/{system_slug:str}/{raw_code:str}", name="code-page")
+async def code_detail(
+    request: PageRequest, system_slug: FromPath[str], raw_code: FromPath[str]
+) -> Template:
+    system = _system(system_slug)
+    try:
+        code = system.normalise(raw_code)
+    except CodeFormatError as exc:
+        return await render(
+            request,
+            "case2code/code_error.html",
+            {"system": system, "message": str(exc), "raw": raw_code[:40]},
+            status_code=400,
+        )
+    view = await catalog.get_code(system.slug, code)
+    if view is None and system.slug == "cpt":
+        view = await catalog.cpt_without_licence(code)
+    if view is None:
+        release = await catalog.current_release(system.code_set)
+        return await render(
+            request,
+            "case2code/code_missing.html",
+            {
+                "system": system,
+                "raw": raw_code[:40],
+                "code": code,
+                "nearest": await catalog.nearest(system.slug, code),
+                "release": release,
+            },
+            status_code=404,
+        )
+    page = await code_page(system, view)
+    access = await metered_access(request, CODE_PAGE_VIEWS, f"{system.slug}:{view.code}")
+    return await render(request, "case2code/code.html", {"page": page, "access": access})
+
+
+@get("/codes/{system_slug:str}", name="browse-system")
+async def browse_system(request: PageRequest, system_slug: FromPath[str]) -> Template:
+    system = _system(system_slug)
+    return await render(request, "case2code/browse.html", await browse.root(system))
+
+
+@get("/codes/{system_slug:str}/{kind:str}/{key:str}", name="browse-group")
+async def browse_group(
+    request: PageRequest, system_slug: FromPath[str], kind: FromPath[str], key: FromPath[str]
+) -> Template:
+    system = _system(system_slug)
+    context = await browse.group_page(system, kind, key)
+    if context is None:
+        raise NotFoundException(f"There is no {kind[:20]} “{key[:40]}” in {system.label}.")
+    return await render(request, "case2code/browse.html", context)
+
+
+@get("/case2code", name="case2code")
+async def case2code_home(request: PageRequest) -> Template:
+    return await render(request, "case2code/home.html", {"systems": await browse.overview()})
+
+
+@get("/case2code/lookup", name="code-lookup")
+async def lookup(
+    request: PageRequest, system: FromQuery[str] = "icd-10-cm", code: FromQuery[str] = ""
+) -> Any:
+    """The no-JavaScript path of the lookup form: straight to the code's page."""
+    chosen = _system(system)
+    try:
+        normalised = chosen.normalise(code)
+    except CodeFormatError as exc:
+        return await render(
+            request,
+            "case2code/home.html",
+            {
+                "systems": await browse.overview(),
+                "error": str(exc),
+                "raw": code[:40],
+                "chosen": chosen.slug,
+            },
+            status_code=400,
+        )
+    return Redirect(path=f"/codes/{chosen.slug}/{normalised}", status_code=303)
+
+
+ROUTES = [case2code_home, lookup, code_detail, browse_system, browse_group]

@@ -1,0 +1,67 @@
+"""The code systems a page can show, and how a typed code is checked and normalised."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class CodeFormatError(ValueError):
+    """A code that cannot be one of the system's codes; the message says what is expected."""
+
+
+@dataclass(frozen=True)
+class System:
+    slug: str  # as in the URL: /codes/{slug}/{code}
+    label: str
+    code_set: str  # the Release.code_set whose release names the page stamps
+    pattern: re.Pattern[str]
+    expected: str  # shown when a code does not match
+
+    def normalise(self, raw: str) -> str:
+        code = (raw or "").strip().replace(".", "").replace(" ", "").upper()
+        if not code:
+            raise CodeFormatError(f"Enter a {self.label} code.")
+        if len(code) > 10 or not self.pattern.fullmatch(code):
+            shown = raw if len(raw) <= 20 else raw[:20] + "…"
+            raise CodeFormatError(f"“{shown}” is not a {self.label} code: {self.expected}")
+        return code
+
+
+SYSTEMS: dict[str, System] = {
+    s.slug: s
+    for s in (
+        System(
+            "icd-10-cm",
+            "ICD-10-CM",
+            "icd-10-cm",
+            re.compile(r"[A-Z][0-9A-Z]{2}[0-9A-Z]{0,4}"),
+            "a letter, then two characters, then up to four more (e.g. E11.9 or S93.402A).",
+        ),
+        System(
+            "icd-10-pcs",
+            "ICD-10-PCS",
+            "icd-10-pcs",
+            re.compile(r"[0-9A-HJ-NP-Z]{7}"),
+            "seven letters or digits, without I or O (e.g. 0DTJ4ZZ).",
+        ),
+        System(
+            "hcpcs",
+            "HCPCS Level II",
+            "hcpcs",
+            re.compile(r"[A-V][0-9]{4}|[0-9A-Z]{2}"),
+            "a letter A–V and four digits (e.g. J1100), or a two-character modifier (e.g. LT).",
+        ),
+        System(
+            "cpt",
+            "CPT",
+            "cpt",
+            re.compile(r"[0-9]{4}[0-9FTU]"),
+            "five characters: four digits and a digit, F, T or U (e.g. 99213).",
+        ),
+    )
+}
+
+
+def system_for(slug: str) -> System | None:
+    return SYSTEMS.get((slug or "").lower())
