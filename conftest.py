@@ -22,6 +22,7 @@ PG_DB = f"portal_test_{RUN_ID}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 STATE_DIR = Path(tempfile.mkdtemp(prefix=f"portal-test-{RUN_ID}-"))
 MAILBOX = Mailbox()
+SHARED_DATA = Path(os.environ.get("PORTAL_DATA_DIR") or Path(__file__).resolve().parent.parent / "shared" / "data")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -105,6 +106,21 @@ async def worker(app):  # type: ignore[no-untyped-def]
     yield w
     task.cancel()
     await w.close()
+
+
+@pytest.fixture(scope="session")
+async def icd10cm_loaded(app):  # type: ignore[no-untyped-def]
+    """FY2025 titles then the FY2026 tabular, as `portal data import icd-10-cm` loads them."""
+    from features.case2code.importing import icd10cm
+    from features.case2code.importing.base import load
+    from features.case2code.importing.context import ImportContext
+    from portal import runtime
+
+    results = [
+        await load(dataset, runtime.current().engine)
+        for dataset in icd10cm.datasets(ImportContext(SHARED_DATA))
+    ]
+    return results
 
 
 @pytest.fixture

@@ -21,55 +21,53 @@ async def test_home_shows_the_four_products_and_the_meter(client: PortalClient) 
 
 
 async def test_product_pages_say_honestly_that_they_are_not_open_yet(client: PortalClient) -> None:
-    for path in ("/case2code", "/casepilot", "/consultant", "/careers"):
+    for path in ("/casepilot", "/consultant", "/careers"):
         response = await client.get(path)
         assert response.status_code == 200
         assert "is being built" in response.text
         assert 'aria-current="page"' in response.text
 
 
-async def test_guest_meets_the_wall_after_the_free_view(app) -> None:
+async def test_guest_sees_the_public_part_then_meets_the_wall(app) -> None:
     async with PortalClient(app, headers={"x-forwarded-for": "198.51.100.1"}) as guest:
         first = await guest.get("/_test/metered/one")
-        assert "Secret notes for one" in first.text
+        assert "Public description of one" in first.text
+        assert "Secret notes" not in first.text, "gated sections need an account"
+        assert first.text.count("Register to view content") == 2
         assert "0 code page views remaining" in first.text
         assert "portal_guest" in guest.cookies
         again = await guest.get("/_test/metered/one")
-        assert "Secret notes for one" in again.text, "the same page again within 24 h is free"
+        assert "Public description of one" in again.text, "the same page within 24 h is free"
         wall = await guest.get("/_test/metered/two")
         assert wall.status_code == 200
-        assert "Secret notes" not in wall.text
-        assert "Public description of two" in wall.text
-        assert wall.text.count("Register to view content") == 2
+        assert "Public description of two" not in wall.text
+        assert "You have used your free code page view" in wall.text
         assert 'name="next" value="/_test/metered/two"' in wall.text
-        # Without JavaScript the forms post on their own: each carries the CSRF token.
-        assert wall.text.count('name="_csrf_token"') == 4
+        # One set of forms (in the wall); each form carries the CSRF token for no-JS posts.
+        assert wall.text.count('action="/account/register"') == 1
+        assert wall.text.count('name="_csrf_token"') == 2
 
         # Clearing cookies keeps the quota: the address is the second key.
         guest.cookies.clear()
-        assert "Secret notes" not in (await guest.get("/_test/metered/three")).text
+        assert "Public description" not in (await guest.get("/_test/metered/three")).text
 
 
 async def test_inline_register_with_htmx_triggers_the_swap_and_content_appears(app) -> None:
     async with PortalClient(app) as guest:
-        assert "Secret notes for a" in (await guest.get("/_test/metered/a")).text
+        assert "Public description of a" in (await guest.get("/_test/metered/a")).text
         wall = await guest.get("/_test/metered/b")
-        assert "Register to view content" in wall.text
+        assert "You have used your free code page view" in wall.text
         response = await guest.submit(
             "/account/register",
-            {
-                "email": unique_email(),
-                "password": "correct horse battery",
-                "next": "/_test/metered/b",
-                "inline": "1",
-                "gate_id": "notes",
-            },
-            headers={**HX, "HX-Target": "gated-notes"},
+            {"email": unique_email(), "password": "correct horse battery", "next": "/_test/metered/b",
+             "inline": "1", "gate_id": "wall"},
+            headers={**HX, "HX-Target": "gated-wall"},
         )
         assert response.status_code == 200
         assert response.headers["hx-trigger"] == "portal:auth-changed"
         # The page's listener then re-fetches the page (HX-Target is #main's refresher): full page.
         page = await guest.get("/_test/metered/b", headers={**HX, "HX-Target": "auth-refresh"})
+        assert "Public description of b" in page.text
         assert "Secret notes for b" in page.text and "Secret fees for b" in page.text
         assert 'id="site-header"' in page.text
         assert "4 code page views remaining" in page.text
@@ -78,6 +76,7 @@ async def test_inline_register_with_htmx_triggers_the_swap_and_content_appears(a
 async def test_inline_form_errors_come_back_as_the_block_with_422(app) -> None:
     async with PortalClient(app) as guest:
         await guest.get("/_test/metered/c")
+        await guest.get("/_test/metered/d")
         response = await guest.submit(
             "/account/login",
             {

@@ -18,13 +18,20 @@ class System:
     pattern: re.Pattern[str]
     expected: str  # shown when a code does not match
 
+    dot_at: int | None = None  # where the printed code has its dot (ICD-10-CM: after 3)
+
+    @property
+    def article(self) -> str:
+        return "an" if self.label[0] in "AEIOUH" and not self.label.startswith("HCPCS") else "a"
+
     def normalise(self, raw: str) -> str:
-        code = (raw or "").strip().replace(".", "").replace(" ", "").upper()
-        if not code:
-            raise CodeFormatError(f"Enter a {self.label} code.")
+        typed = (raw or "").strip().upper()
+        if not typed:
+            raise CodeFormatError(f"Enter {self.article} {self.label} code.")
+        code = typed.replace(".", "", 1) if self.dot_at is not None and typed.find(".") == self.dot_at else typed
         if len(code) > 10 or not self.pattern.fullmatch(code):
             shown = raw if len(raw) <= 20 else raw[:20] + "…"
-            raise CodeFormatError(f"“{shown}” is not a {self.label} code: {self.expected}")
+            raise CodeFormatError(f"“{shown}” is not {self.article} {self.label} code: {self.expected}")
         return code
 
 
@@ -37,6 +44,7 @@ SYSTEMS: dict[str, System] = {
             "icd-10-cm",
             re.compile(r"[A-Z][0-9A-Z]{2}[0-9A-Z]{0,4}"),
             "a letter, then two characters, then up to four more (e.g. E11.9 or S93.402A).",
+            dot_at=3,
         ),
         System(
             "icd-10-pcs",

@@ -1,4 +1,9 @@
-"""Metered access for a page's gated sections: the one call a product page makes."""
+"""Metered access for a page and its gated sections: the one call a product page makes.
+
+A metered view (a code page) consumes one unit. Within the quota a guest sees the page's public
+part and its gated sections locked behind registration; an account sees everything. Beyond the
+quota the page itself is walled: register (guest) or go Pro (free account).
+"""
 
 from __future__ import annotations
 
@@ -13,21 +18,20 @@ from portal.web.identity import meter_subject
 
 @dataclass(frozen=True)
 class Access:
-    entitled: bool
+    page: bool  # the page's public part (within the quota)
+    entitled: bool  # the gated sections (an account within its quota)
     reason: Literal["ok", "guest", "limit"]
     remaining: int | None
-
-    @property
-    def charged_now(self) -> bool:  # for templates that say "this view used one of yours"
-        return self.reason == "ok"
 
 
 async def metered_access(request: Request[Any, Any, Any], meter: str, key: str) -> Access:
     """Consume one unit of `meter` for `key` (free again within the repeat window)."""
     subject = await meter_subject(request)
     grant = await metering.consume(subject, meter, key)
-    if grant.granted:
-        return Access(entitled=True, reason="ok", remaining=grant.remaining)
+    guest = subject.kind == "guest"
     return Access(
-        entitled=False, reason="guest" if subject.kind == "guest" else "limit", remaining=0
+        page=grant.granted,
+        entitled=grant.granted and not guest,
+        reason="guest" if guest else ("ok" if grant.granted else "limit"),
+        remaining=grant.remaining,
     )
