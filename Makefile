@@ -18,6 +18,9 @@ chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 run: install  ## serve on http://127.0.0.1:$${PORT:-8000} (embedded mode unless DATABASE_URL/REDIS_URL are set)
+	@# First start: import the code sets not loaded yet (a missing data set is skipped, a bad
+	@# file is reported); the portal serves whatever loaded either way.
+	-$(UV) run portal data import --missing
 	$(UV) run portal serve
 
 test: install chromium  ## unit, integration (PostgreSQL, Redis, SMTP) and browser tests

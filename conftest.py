@@ -22,7 +22,9 @@ PG_DB = f"portal_test_{RUN_ID}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 STATE_DIR = Path(tempfile.mkdtemp(prefix=f"portal-test-{RUN_ID}-"))
 MAILBOX = Mailbox()
-SHARED_DATA = Path(os.environ.get("PORTAL_DATA_DIR") or Path(__file__).resolve().parent.parent / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("PORTAL_DATA_DIR") or Path(__file__).resolve().parent.parent / "shared" / "data"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

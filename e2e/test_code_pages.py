@@ -15,10 +15,14 @@ SECTIONS = ("notes", "hierarchy", "crosswalks", "drg", "history")
 
 async def test_guest_page_wall_inline_register_and_sections_unlock(page: Page) -> None:
     await page.goto("/codes/icd-10-cm/E11.9")
-    await expect(page.get_by_role("heading", level=1)).to_contain_text("Type 2 diabetes mellitus without complications")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "Type 2 diabetes mellitus without complications"
+    )
     await expect(page.get_by_role("heading", name="Official Description")).to_be_visible()
     await expect(page.get_by_role("heading", name="Common Language Description")).to_be_visible()
-    await expect(page.get_by_text("E11.9 is a billable ICD-10-CM code for type 2 diabetes")).to_be_visible()
+    await expect(
+        page.get_by_text("E11.9 is a billable ICD-10-CM code for type 2 diabetes")
+    ).to_be_visible()
     for section in SECTIONS:
         await expect(page.locator(f"#gated-{section}")).to_contain_text("Register to view content")
 
@@ -37,7 +41,9 @@ async def test_guest_page_wall_inline_register_and_sections_unlock(page: Page) -
     await expect(page.locator("#gated-notes")).to_contain_text("7th characters (defined at S93)")
     await expect(page.locator("#gated-hierarchy")).to_contain_text("Choose the 7th character")
     for section in SECTIONS:
-        await expect(page.locator(f"#gated-{section}")).not_to_contain_text("Register to view content")
+        await expect(page.locator(f"#gated-{section}")).not_to_contain_text(
+            "Register to view content"
+        )
     await expect(page.locator("#meter-badge")).to_have_text("4 code page views remaining")
     assert await page.evaluate("window.__noReload") == 1
 
@@ -49,7 +55,11 @@ async def test_the_seventh_character_picker_leads_to_the_billable_code(page: Pag
     await page.get_by_role("button", name="Register").click()
     await page.goto("/codes/icd-10-cm/S93.402")
     await expect(page.get_by_text("Not billable: needs a 7th character")).to_be_visible()
-    await page.locator("#gated-hierarchy").get_by_role("link", name="S93.402D subsequent encounter").click()
+    await (
+        page.locator("#gated-hierarchy")
+        .get_by_role("link", name="S93.402D subsequent encounter")
+        .click()
+    )
     await expect(page.get_by_role("heading", level=1)).to_contain_text("S93.402D")
     await expect(page.get_by_text("Billable", exact=True)).to_be_visible()
 

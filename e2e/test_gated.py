@@ -46,13 +46,20 @@ async def test_inline_log_in_with_a_wrong_password_shows_the_error_in_place(page
     await form.get_by_label("Email").fill(new_email("nobody"))
     await form.get_by_label("Password").fill("wrong password 1")
     await form.get_by_role("button", name="Log in").click()
-    await expect(wall.get_by_role("alert")).to_have_text("That email and password do not match an account.")
+    await expect(wall.get_by_role("alert")).to_have_text(
+        "That email and password do not match an account."
+    )
     await expect(page.locator("#gated-notes")).to_contain_text("Register to view content")
 
 
-async def test_without_javascript_the_wall_form_posts_and_returns_to_the_page(browser, live_server) -> None:
-    ctx = await browser.new_context(base_url=live_server.url, java_script_enabled=False,
-                                    extra_http_headers={"X-Forwarded-For": "198.18.0.7"})
+async def test_without_javascript_the_wall_form_posts_and_returns_to_the_page(
+    browser, live_server
+) -> None:
+    ctx = await browser.new_context(
+        base_url=live_server.url,
+        java_script_enabled=False,
+        extra_http_headers={"X-Forwarded-For": "198.18.0.7"},
+    )
     try:
         page = await ctx.new_page()
         await page.goto("/_test/metered/nojs-1")

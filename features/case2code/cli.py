@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from features.case2code.importing.base import LoadResult
 from features.case2code.importing.context import ImportContext
 from features.case2code.importing.registry import IMPORTERS
 from features.case2code.importing.runner import run_imports
@@ -32,9 +33,13 @@ def data() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of CMS files (default: PORTAL_DATA_DIR).",
 )
-@click.option("--if-empty", is_flag=True, help="Do nothing when a release is already loaded.")
+@click.option(
+    "--missing",
+    is_flag=True,
+    help="Only the code sets with no release loaded yet (what `make run` does).",
+)
 def import_(
-    code_sets: tuple[str, ...], file_: Path | None, data_dir: Path | None, if_empty: bool
+    code_sets: tuple[str, ...], file_: Path | None, data_dir: Path | None, missing: bool
 ) -> None:
     """Import code sets (all when none is named)."""
     from portal.bootstrap import start_runtime, stop_runtime
@@ -61,26 +66,22 @@ def import_(
 
         rt = await start_runtime(settings, installed_features())
         try:
-            if if_empty and await Release.exists():
-                console.print("Code data already imported.")
-                return True
-            report = await run_imports(ctx, rt.engine, code_sets, console)
+            chosen = code_sets
+            if missing:
+                loaded = {r["code_set"] for r in await Release.select(Release.code_set)}
+                chosen = tuple(
+                    i.code_set
+                    for i in IMPORTERS
+                    if i.code_set not in loaded and (not code_sets or i.code_set in code_sets)
+                )
+                if not chosen:
+                    console.print("Every code set is already imported.")
+                    return True
+            report = await run_imports(ctx, rt.engine, chosen, console)
         finally:
             await stop_runtime(rt)
         for result in report.loaded:
-            verb = (
-                "already loaded"
-                if result.skipped
-                else (
-                    f"{result.codes} codes, {result.records} records"
-                    + (
-                        f"; {result.added} added, {result.revised} revised, {result.deleted} deleted"
-                        if result.added or result.revised or result.deleted
-                        else ""
-                    )
-                )
-            )
-            console.print(f"[green]✓[/] {result.name}: {verb}")
+            console.print(f"[green]✓[/] {result.name}: {_summary(result)}")
         for code_set, why in report.skipped.items():
             console.print(f"[yellow]–[/] {code_set} skipped: {why}")
         for code_set, why in report.failed.items():
@@ -90,6 +91,15 @@ def import_(
 
     if not asyncio.run(run()):
         raise SystemExit(1)
+
+
+def _summary(result: LoadResult) -> str:
+    if result.skipped:
+        return "already loaded"
+    text = f"{result.codes} codes, {result.records} records"
+    if result.added or result.revised or result.deleted:
+        text += f"; {result.added} added, {result.revised} revised, {result.deleted} deleted"
+    return text
 
 
 @data.command("status")

@@ -28,10 +28,16 @@ class System:
         typed = (raw or "").strip().upper()
         if not typed:
             raise CodeFormatError(f"Enter {self.article} {self.label} code.")
-        code = typed.replace(".", "", 1) if self.dot_at is not None and typed.find(".") == self.dot_at else typed
+        code = (
+            typed.replace(".", "", 1)
+            if self.dot_at is not None and typed.find(".") == self.dot_at
+            else typed
+        )
         if len(code) > 10 or not self.pattern.fullmatch(code):
             shown = raw if len(raw) <= 20 else raw[:20] + "…"
-            raise CodeFormatError(f"“{shown}” is not {self.article} {self.label} code: {self.expected}")
+            raise CodeFormatError(
+                f"“{shown}” is not {self.article} {self.label} code: {self.expected}"
+            )
         return code
 
 

@@ -8,8 +8,13 @@ from tests.support.client import PortalClient, text_of, unique_email
 
 pytestmark = pytest.mark.usefixtures("icd10cm_loaded")
 
-SECTIONS = ("Instructional notes", "Hierarchy and related codes", "Crosswalks (GEMs)",
-            "MS-DRG impact", "Code history")
+SECTIONS = (
+    "Instructional notes",
+    "Hierarchy and related codes",
+    "Crosswalks (GEMs)",
+    "MS-DRG impact",
+    "Code history",
+)
 
 
 async def test_a_code_page_shows_descriptions_release_and_five_sections(app) -> None:
@@ -19,7 +24,10 @@ async def test_a_code_page_shows_descriptions_release_and_five_sections(app) -> 
     text = text_of(page.text)
     assert "E11.9 Type 2 diabetes mellitus without complications" in text
     assert "Official Description" in text and "Common Language Description" in text
-    assert "E11.9 is a billable ICD-10-CM code for type 2 diabetes mellitus without complications." in text
+    assert (
+        "E11.9 is a billable ICD-10-CM code for type 2 diabetes mellitus without complications."
+        in text
+    )
     assert "Use an additional code: code to identify control using:" in text
     assert "ICD-10-CM FY2026, April 1 2026 update" in text
     assert "Ask CasePilot about this code" in text

@@ -73,8 +73,14 @@ TABULAR = """<?xml version="1.0" encoding="utf-8"?>
 """
 
 
-def write(tmp_path: Path, name: str = "icd10cm-tabular-April-1-2026.xml", *, version: str = "2026",
-          e119: str = "Type 2 diabetes mellitus without complications", extra: str = "") -> Path:
+def write(
+    tmp_path: Path,
+    name: str = "icd10cm-tabular-April-1-2026.xml",
+    *,
+    version: str = "2026",
+    e119: str = "Type 2 diabetes mellitus without complications",
+    extra: str = "",
+) -> Path:
     path = tmp_path / name
     path.write_text(TABULAR.format(version=version, e119=e119, extra=extra), encoding="utf-8")
     return path
@@ -87,7 +93,10 @@ def by_code(dataset) -> dict:  # type: ignore[no-untyped-def]
 def test_seventh_characters_are_expanded_with_placeholders(tmp_path: Path) -> None:
     codes = by_code(icd10cm.parse_tabular(write(tmp_path)))
     assert codes["S020XXA"].display == "S02.0XXA"
-    assert codes["S020XXA"].title == "Fracture of vault of skull, initial encounter for closed fracture"
+    assert (
+        codes["S020XXA"].title
+        == "Fracture of vault of skull, initial encounter for closed fracture"
+    )
     assert codes["S020XXA"].billable and codes["S020XXA"].parent == "S020"
     assert codes["S020XXB"].billable
     base = codes["S020"]
@@ -107,7 +116,9 @@ def test_headers_billable_codes_notes_and_groups(tmp_path: Path) -> None:
     assert not codes["E11"].billable and codes["E11"].kind == "category"
     assert codes["E119"].billable and codes["E119"].parent == "E11"
     assert codes["E119"].group_key == "E08-E13"
-    assert codes["E119"].details["notes"]["excludes1"] == ["type 2 diabetes mellitus, in remission (E11.A)"]
+    assert codes["E119"].details["notes"]["excludes1"] == [
+        "type 2 diabetes mellitus, in remission (E11.A)"
+    ]
     assert codes["E11"].details["notes"]["useAdditionalCode"][1] == "insulin (Z79.4)"
     groups = {(g.kind, g.key): g for g in dataset.groups}
     assert groups[("chapter", "4")].details["notes"]["excludes1"]
@@ -118,7 +129,9 @@ def test_release_is_named_from_the_file(tmp_path: Path) -> None:
     release = icd10cm.parse_tabular(write(tmp_path)).release
     assert release.name == "ICD-10-CM FY2026, April 1 2026 update"
     assert str(release.effective_date) == "2026-04-01"
-    plain = icd10cm.parse_tabular(write(tmp_path, "icd10cm_tabular_2027.xml", version="2027")).release
+    plain = icd10cm.parse_tabular(
+        write(tmp_path, "icd10cm_tabular_2027.xml", version="2027")
+    ).release
     assert plain.name == "ICD-10-CM FY2027" and str(plain.effective_date) == "2026-10-01"
     assert len(release.checksum) == 64
 
@@ -129,11 +142,16 @@ def test_release_is_named_from_the_file(tmp_path: Path) -> None:
         ("<ICD10CM.tabular><version>2026</version><chapter>", "not well-formed"),
         ("<other/>", "expected an ICD10CM.tabular"),
         ("<ICD10CM.tabular><chapter/></ICD10CM.tabular>", "no <version>"),
-        ("<ICD10CM.tabular><version>2026</version><chapter><name>1</name><section id='A00-A09'>"
-         "<diag><name>not a code</name><desc>x</desc></diag></section></chapter></ICD10CM.tabular>",
-         "is not an ICD-10-CM code"),
-        ("<ICD10CM.tabular><version>2026</version><chapter><name>1</name><section id='A00-A09'>"
-         "<diag><name>A00</name></diag></section></chapter></ICD10CM.tabular>", "has no description"),
+        (
+            "<ICD10CM.tabular><version>2026</version><chapter><name>1</name><section id='A00-A09'>"
+            "<diag><name>not a code</name><desc>x</desc></diag></section></chapter></ICD10CM.tabular>",
+            "is not an ICD-10-CM code",
+        ),
+        (
+            "<ICD10CM.tabular><version>2026</version><chapter><name>1</name><section id='A00-A09'>"
+            "<diag><name>A00</name></diag></section></chapter></ICD10CM.tabular>",
+            "has no description",
+        ),
     ],
 )
 def test_malformed_files_say_where_and_why(tmp_path: Path, content: str, reason: str) -> None:
@@ -157,7 +175,9 @@ def test_the_real_fy2026_file_yields_exactly_the_cms_code_list() -> None:
     ours = {c.code for c in tabular.codes}
     assert ours == listed
     codes = by_code(tabular)
-    assert codes["S93402A"].title == "Sprain of unspecified ligament of left ankle, initial encounter"
+    assert (
+        codes["S93402A"].title == "Sprain of unspecified ligament of left ankle, initial encounter"
+    )
     assert codes["E119"].billable and not codes["E11"].billable
     fy2025 = icd10cm.parse_fy2025_titles(ctx.package_file(*icd10cm.FY2025))
     assert len(fy2025.codes) == 97584 and fy2025.release.version == "2025"
@@ -169,13 +189,20 @@ async def test_history_idempotency_and_a_failed_import_on_sqlite(app, tmp_path: 
 
     async with use_sqlite(tmp_path / "catalog.sqlite3"):
         engine = runtime.current().engine
-        first = await load(icd10cm.parse_tabular(write(tmp_path, version="2025", name="fy2025.xml")), engine)
+        first = await load(
+            icd10cm.parse_tabular(write(tmp_path, version="2025", name="fy2025.xml")), engine
+        )
         extra = "<diag><name>E11.A</name><desc>Type 2 diabetes mellitus without complications in remission</desc></diag>"
-        second_file = write(tmp_path, e119="Type 2 diabetes mellitus without complication", extra=extra)
+        second_file = write(
+            tmp_path, e119="Type 2 diabetes mellitus without complication", extra=extra
+        )
         second = await load(icd10cm.parse_tabular(second_file), engine)
         assert not first.skipped and not second.skipped
         assert (second.added, second.revised, second.deleted) == (1, 1, 0)
-        changes = {r["code"]: r for r in await CodeChange.select().where(CodeChange.release == second.release_id)}
+        changes = {
+            r["code"]: r
+            for r in await CodeChange.select().where(CodeChange.release == second.release_id)
+        }
         assert changes["E11A"]["change"] == "added"
         assert changes["E119"]["old_title"] == "Type 2 diabetes mellitus without complications"
 
@@ -184,9 +211,13 @@ async def test_history_idempotency_and_a_failed_import_on_sqlite(app, tmp_path: 
         assert await Release.count().where(Release.code_set == "icd-10-cm") == 2
 
         broken = tmp_path / "broken.xml"
-        broken.write_text(second_file.read_text().replace("<name>E11.9</name>", "<name>E11..9</name>"))
+        broken.write_text(
+            second_file.read_text().replace("<name>E11.9</name>", "<name>E11..9</name>")
+        )
         with pytest.raises(MalformedFile):
             icd10cm.parse_tabular(broken)
         current = await Release.select().where(Release.status == "current").first()
         assert current["id"] == second.release_id
-        assert await Code.count().where(Code.system == "icd-10-cm") == len(icd10cm.parse_tabular(second_file).codes)
+        assert await Code.count().where(Code.system == "icd-10-cm") == len(
+            icd10cm.parse_tabular(second_file).codes
+        )
