@@ -125,6 +125,22 @@ async def icd10cm_loaded(app):  # type: ignore[no-untyped-def]
     return results
 
 
+@pytest.fixture(scope="session")
+async def catalog_loaded(icd10cm_loaded):  # type: ignore[no-untyped-def]
+    """Every code set `portal data import` knows, from the real files, into this run's database."""
+    from rich.console import Console
+
+    from features.case2code.importing.context import ImportContext
+    from features.case2code.importing.runner import run_imports
+    from portal import runtime
+
+    report = await run_imports(
+        ImportContext(SHARED_DATA), runtime.current().engine, console=Console(quiet=True)
+    )
+    assert report.ok, report.failed
+    return report
+
+
 @pytest.fixture
 async def client(app, worker):  # type: ignore[no-untyped-def]
     from tests.support.client import PortalClient

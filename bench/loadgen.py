@@ -8,7 +8,8 @@ It opens the connections and sends one request on each, prints `ready`, waits fo
 stdin (so that several generator processes start together), then keeps every connection busy for
 `--duration` seconds and prints one JSON line: requests completed in the window, elapsed seconds,
 requests per second, status counts and transport errors. Cookies are never stored, so every
-request looks like a new anonymous visitor, as with wrk.
+request looks like a new anonymous visitor, as with wrk; `--header "Cookie: name=value"` (as with
+wrk's -H) sends the same fixed headers on every request, e.g. a signed-in session.
 """
 
 from __future__ import annotations
@@ -61,14 +62,24 @@ async def _worker(
         tally.status[response.status_code] += 1
 
 
-async def run(url: str, duration: float, connections: int, wait_for_go: bool) -> dict[str, object]:
+async def run(
+    url: str,
+    duration: float,
+    connections: int,
+    wait_for_go: bool,
+    headers: dict[str, str] | None = None,
+) -> dict[str, object]:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     cookies = CookieJar(policy=_RejectAllCookies())
     tally = _Tally()
     go = asyncio.Event()
     stop_at = [0.0]
     async with httpx.AsyncClient(
-        limits=limits, timeout=httpx.Timeout(10.0), cookies=cookies, follow_redirects=False
+        limits=limits,
+        timeout=httpx.Timeout(10.0),
+        cookies=cookies,
+        headers=headers,
+        follow_redirects=False,
     ) as client:
         tasks = [
             asyncio.create_task(_worker(client, url, go, stop_at, tally))
@@ -100,8 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--wait-for-go", action="store_true", help="print 'ready' and wait for a line on stdin"
     )
+    parser.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header on every request (repeatable), as wrk -H",
+    )
     args = parser.parse_args(argv)
-    result = asyncio.run(run(args.url, args.duration, args.connections, args.wait_for_go))
+    headers: dict[str, str] = {}
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            parser.error(f"--header must be 'Name: value', got {raw!r}")
+        headers[name.strip()] = value.strip()
+    result = asyncio.run(run(args.url, args.duration, args.connections, args.wait_for_go, headers))
     print(json.dumps(result), flush=True)
     return 0
 

@@ -59,8 +59,13 @@ async def test_inline_register_with_htmx_triggers_the_swap_and_content_appears(a
         assert "You have used your free code page view" in wall.text
         response = await guest.submit(
             "/account/register",
-            {"email": unique_email(), "password": "correct horse battery", "next": "/_test/metered/b",
-             "inline": "1", "gate_id": "wall"},
+            {
+                "email": unique_email(),
+                "password": "correct horse battery",
+                "next": "/_test/metered/b",
+                "inline": "1",
+                "gate_id": "wall",
+            },
             headers={**HX, "HX-Target": "gated-wall"},
         )
         assert response.status_code == 200

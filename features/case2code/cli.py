@@ -126,3 +126,52 @@ def status() -> None:
             f"{row['imported_at']:%Y-%m-%d %H:%M}",
         )
     Console().print(table)
+
+
+@data.command("fetch")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to save into (default: PORTAL_STATE_DIR/data, since the shared data folder is "
+    "read-only). Import from it with --data-dir or PORTAL_DATA_DIR.",
+)
+@click.option("--base-url", help="Use this scheme and host instead of https://www.cms.gov.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds per read.")
+def fetch_(names: tuple[str, ...], dest: Path | None, base_url: str | None, timeout: float) -> None:
+    """Download the official CMS files (all when none is named), checking their checksums."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from features.case2code.importing.fetch import SOURCES, Source, fetch, select
+    from portal.settings import get_settings
+
+    try:
+        chosen = select(names)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from exc
+    folder = dest or get_settings().state_dir / "data"
+    console = Console(stderr=True)
+    console.print(f"Saving into {folder} ({len(chosen)} of {len(SOURCES)} sources)")
+    columns = (BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress("{task.description}", *columns, console=console) as progress:
+        tasks: dict[str, int] = {}
+
+        def on_bytes(source: Source, done: int, total: int | None) -> None:
+            if source.name not in tasks:
+                tasks[source.name] = progress.add_task(source.name, total=total)
+            progress.update(tasks[source.name], completed=done, total=total)
+
+        results = fetch(
+            folder,
+            chosen,
+            base_url=base_url,
+            timeout=timeout,
+            say=progress.console.print,
+            on_bytes=on_bytes,
+        )
+    failed = [r for r in results if not r.ok]
+    for result in results:
+        mark = {"failed": "[red]✗[/]", "manual": "[yellow]–[/]"}.get(result.status, "[green]✓[/]")
+        console.print(f"{mark} {result.source.name}: {result.status} {result.message}".rstrip())
+    if failed:
+        raise SystemExit(1)

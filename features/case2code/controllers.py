@@ -42,10 +42,8 @@ async def code_detail(
             {"system": system, "message": str(exc), "raw": raw_code[:40]},
             status_code=400,
         )
-    view = await catalog.get_code(system.slug, code)
-    if view is None and system.slug == "cpt":
-        view = await catalog.cpt_without_licence(code)
-    if view is None:
+    page = await code_page(system, code)
+    if page is None:
         release = await catalog.current_release(system.code_set)
         return await render(
             request,
@@ -59,8 +57,7 @@ async def code_detail(
             },
             status_code=404,
         )
-    page = await code_page(system, view)
-    access = await metered_access(request, CODE_PAGE_VIEWS, f"{system.slug}:{view.code}")
+    access = await metered_access(request, CODE_PAGE_VIEWS, f"{system.slug}:{page.code.code}")
     return await render(request, "case2code/code.html", {"page": page, "access": access})
 
 

@@ -12,9 +12,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from markupsafe import Markup
+
 from features.case2code import catalog, describe
 from features.case2code.catalog import CodeView, GroupView, ReleaseRef
 from features.case2code.systems import System
+from portal import runtime
 
 
 @dataclass
@@ -24,6 +27,7 @@ class Section:
     template: str  # under case2code/sections/
     sources: list[str] = field(default_factory=list)  # release names shown with the section
     data: dict[str, Any] = field(default_factory=dict)
+    html: Markup = field(default_factory=Markup)  # rendered once, shown to everyone entitled
 
 
 @dataclass
@@ -193,17 +197,38 @@ _CACHE_SIZE = 2048
 _CACHE_TTL_S = 60.0
 
 
-async def code_page(system: System, view: CodeView) -> CodePage:
-    key = (system.slug, view.code)
+async def code_page(system: System, code: str) -> CodePage | None:
+    """The assembled page of a code, or None when the system has no such code.
+
+    Catalog data changes only by import, so a page is kept for a minute: an import shows up
+    within that time without a restart.
+    """
+    key = (system.slug, code)
     hit = _CACHE.get(key)
-    if hit and time.monotonic() - hit[0] < _CACHE_TTL_S and hit[1].code.release == view.release:
+    if hit and time.monotonic() - hit[0] < _CACHE_TTL_S:
         _CACHE.move_to_end(key)
         return hit[1]
+    view = await catalog.get_code(system.slug, code)
+    if view is None and system.slug == "cpt":
+        view = await catalog.cpt_without_licence(code)
+    if view is None:
+        return None
     page = await _BUILDERS.get(system.slug, _generic)(system, view)
+    _prerender(page)
     _CACHE[key] = (time.monotonic(), page)
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return page
+
+
+def _prerender(page: CodePage) -> None:
+    """Render each section's content once: it is the same for every reader of the page (who
+    sees it is decided per request, in the template), and rendering it was most of a page's
+    cost."""
+    jinja = runtime.current().jinja
+    for section in page.sections:
+        template = jinja.get_template(f"case2code/sections/{section.template}")
+        section.html = Markup(template.render(s=section.data, code=page.code))  # noqa: S704
 
 
 def breadcrumbs_for_group(system: System, group: GroupView | None) -> list[tuple[str, str]]:

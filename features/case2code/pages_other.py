@@ -30,12 +30,22 @@ def facts(data: dict[str, Any], skip: tuple[str, ...] = ()) -> list[tuple[str, A
     labels = data.get("_labels", {}) if isinstance(data.get("_labels"), dict) else {}
     rows = []
     for key, value in data.items():
-        if key.startswith("_") or key in skip or value in (None, "", [], {}):
+        if (
+            key.startswith("_")
+            or key in skip
+            or value in (None, "", [], {})
+            or isinstance(value, dict)
+        ):
             continue
         shown = labels.get(key)
-        if isinstance(value, dict | list):
-            continue
-        rows.append((key.replace("_", " ").capitalize(), f"{value} ({shown})" if shown else value))
+        if isinstance(value, list):
+            meanings = shown if isinstance(shown, list) else [None] * len(value)
+            text = "; ".join(
+                f"{v} ({m})" if m else str(v) for v, m in zip(value, meanings, strict=False)
+            )
+        else:
+            text = f"{value} ({shown})" if shown else str(value)
+        rows.append((key.replace("_", " ").capitalize(), text))
     return rows
 
 

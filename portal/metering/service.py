@@ -28,15 +28,16 @@ class Subject:
     id: str
     plan: str | None = None  # "free" / "pro" for accounts; None for guests
     address: str | None = None  # keyed hash of the client address, guests only
+    fresh: bool = False  # a guest id minted by this request: it has no events of its own yet
 
     @classmethod
     def user(cls, account_id: int, plan: str) -> Subject:
         return cls(kind="user", id=str(account_id), plan=plan)
 
     @classmethod
-    def guest(cls, guest_id: str, client_address: str, secret: str) -> Subject:
+    def guest(cls, guest_id: str, client_address: str, secret: str, fresh: bool = False) -> Subject:
         digest = hmac.new(secret.encode(), client_address.encode(), hashlib.sha256).hexdigest()
-        return cls(kind="guest", id=guest_id, address=digest[:64])
+        return cls(kind="guest", id=guest_id, address=digest[:64], fresh=fresh)
 
     @property
     def ledger_id(self) -> str:
@@ -80,6 +81,8 @@ CACHE_TTL_S = 60
 
 
 def _cache_key(subject: Subject, meter: str) -> str:
+    if subject.fresh:  # only the address can have events: every cookie-less visit shares them
+        return f"{meter}:address:{subject.address}"
     return f"{meter}:{subject.ledger_id}:{subject.address or ''}"
 
 
@@ -103,10 +106,24 @@ async def consume(subject: Subject, meter: str, key: str, now: datetime | None =
     grant = await _consume(subject, meter, key, now)
     if grant.charged:  # after the commit, so no reader can cache the value from before it
         await runtime.current().meter_cache.delete(_cache_key(subject, meter))
+        if now is None:
+            moment = datetime.now(UTC)
+            hours = runtime.current().settings.meters.repeat_free_hours
+            await _remember_seen(f"seen:{_cache_key(subject, meter)}:{key}", moment, moment, hours)
     return grant
 
 
+async def _remember_seen(cache_key: str, viewed_at: datetime, now: datetime, hours: int) -> None:
+    """Cache "seen" until the free-repeat window of that view closes, not a second longer."""
+    if viewed_at.tzinfo is None:
+        viewed_at = viewed_at.replace(tzinfo=UTC)
+    left = int((viewed_at + timedelta(hours=hours) - now).total_seconds())
+    if left > 0:
+        await runtime.current().meter_cache.set(cache_key, "1", expires_in=left)
+
+
 async def _consume(subject: Subject, meter: str, key: str, now: datetime | None) -> Grant:
+    real_time = now is None
     rt = runtime.current()
     policy = rt.settings.meters
     rule = policy.rule(meter, subject.plan_key)
@@ -118,8 +135,20 @@ async def _consume(subject: Subject, meter: str, key: str, now: datetime | None)
     seen = (MeterEvent.meter == meter) & (MeterEvent.key == key)
     seen = seen & (MeterEvent.created_at >= repeat_since) & _subject_filter(subject)
     # A repeat view is free whatever else happens: answer it without the lock (most page views
-    # are repeats, and the lock serialises a subject's requests).
-    if await MeterEvent.exists().where(seen):
+    # are repeats, and the lock serialises a subject's requests), from the cache when we can.
+    # (The cache follows the clock: a caller asking about another moment goes to the ledger.)
+    seen_key = f"seen:{_cache_key(subject, meter)}:{key}" if real_time else None
+    if seen_key and await rt.meter_cache.get(seen_key) is not None:
+        return Grant(granted=True, charged=False, remaining=await remaining(subject, meter))
+    last = (
+        await MeterEvent.select(MeterEvent.created_at)
+        .where(seen)
+        .order_by(MeterEvent.created_at, ascending=False)
+        .first()
+    )
+    if last is not None:
+        if seen_key:
+            await _remember_seen(seen_key, last["created_at"], now, policy.repeat_free_hours)
         return Grant(granted=True, charged=False, remaining=await remaining(subject, meter))
 
     lock_keys = [f"meter:{meter}:{subject.ledger_id}"]

@@ -80,7 +80,7 @@ async def meter_subject(request: Request[Any, Any, Any], create_guest: bool = Tr
     account = await current_account(request)
     if account is not None:
         return Subject.user(account.id, account.plan)
-    gid = guest_id(request, create=create_guest) or "anonymous"
-    return Subject.guest(
-        gid, client_address(request), runtime.current().settings.security.secret_key
-    )
+    gid = guest_id(request, create=create_guest)
+    secret = runtime.current().settings.security.secret_key
+    fresh = gid is None or bool(request.state.get("new_guest_cookie"))
+    return Subject.guest(gid or "anonymous", client_address(request), secret, fresh=fresh)

@@ -14,15 +14,24 @@ from litestar.middleware.session.server_side import (
 from litestar.types import Message, ScopeSession
 
 _NEW_ID = "_portal_new_session_id"
+_LOADED = "_portal_session_as_loaded"
 
 
 class RenewingSessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection) -> str:
         return connection.scope.get(_NEW_ID) or super().get_session_id(connection)  # type: ignore[return-value]
 
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        return data
+
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
     ) -> None:
+        unchanged = scope_session and scope_session == connection.scope.get(_LOADED)
+        if unchanged and not connection.scope.get(_NEW_ID):
+            return  # the store and the browser already hold this session: no write per request
         if not scope_session and connection.cookies.get(self.config.key) in (None, "", "null"):
             return  # nothing to keep for a visitor without a session: no store write, no cookie
         if connection.scope.get(_NEW_ID):
