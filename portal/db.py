@@ -37,7 +37,10 @@ class SharedConnectionSQLiteEngine(SQLiteEngine):
             async with self._opening:
                 if self._shared is None:
                     kwargs = {**self.connection_kwargs, "isolation_level": None}  # autocommit
-                    connection = await aiosqlite.connect(**kwargs)
+                    pending = aiosqlite.connect(**kwargs)
+                    # A daemon thread: an engine nobody stopped must not keep the process alive.
+                    pending._thread.daemon = True
+                    connection = await pending
                     connection.row_factory = dict_factory  # type: ignore[assignment]
                     await connection.execute("PRAGMA foreign_keys = 1")
                     self._shared = connection

@@ -26,3 +26,4 @@ async def use_sqlite(path: Path) -> AsyncIterator[None]:
     finally:
         rt.engine = previous
         db.bind_engine(previous, tables)
+        await db.stop(engine)
