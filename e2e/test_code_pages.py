@@ -71,3 +71,35 @@ async def test_unknown_and_malformed_codes(page: Page) -> None:
     response = await page.goto("/codes/icd-10-cm/not-a-code")
     assert response is not None and response.status == 400
     await expect(page.get_by_role("alert")).to_contain_text("is not an ICD-10-CM code")
+
+
+@pytest.mark.usefixtures("catalog_loaded")
+async def test_hcpcs_pcs_and_cpt_pages_render_their_sections(page: Page) -> None:
+    from portal.accounts.tables import Account
+
+    email = new_email("pro")
+    await page.goto("/account/register")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password", exact=True).fill(PASSWORD)
+    await page.get_by_role("button", name="Register").click()
+    await expect(page.locator("#site-header")).to_contain_text(email)
+    await Account.update({Account.plan: "pro"}).where(Account.email == email)
+
+    expected = {
+        "/codes/hcpcs/J1100": ("coverage", "modifiers", "edits", "fees", "history"),
+        "/codes/icd-10-pcs/0DTJ4ZZ": ("axes", "operation", "crosswalk", "related", "history"),
+        "/codes/cpt/99213": ("payment", "edits", "indicators", "global", "related"),
+    }
+    for url, sections in expected.items():
+        await page.goto(url)
+        await expect(page.get_by_role("heading", name="Official Description")).to_be_visible()
+        for section in sections:
+            block = page.locator(f"#gated-{section}")
+            await expect(block).to_be_visible()
+            await expect(block).not_to_contain_text("Register to view content")
+            await expect(block.locator(".source")).to_contain_text("Source:")
+    await page.goto("/codes/cpt/99213")
+    await expect(page.locator("#gated-payment")).to_contain_text("$88.95")
+    await expect(page.locator("#gated-edits")).to_contain_text("Sample data, not CMS NCCI files")
+    await page.goto("/codes/icd-10-pcs/0DTJ4ZZ")
+    await expect(page.locator("#gated-axes")).to_contain_text("Resection")

@@ -91,11 +91,13 @@ _RELEASES_TTL_S = 30.0
 _releases: tuple[float, dict[int, ReleaseRef]] = (0.0, {})
 
 
-async def releases() -> dict[int, ReleaseRef]:
-    """Every release by id; re-read every 30 s, so an import shows up without a restart."""
+async def releases(need: Iterable[int] = ()) -> dict[int, ReleaseRef]:
+    """Every release by id; re-read every 30 s, or at once when a release in `need` is not
+    known yet (an import finished since), so no figure is shown without its release."""
     global _releases
     loaded_at, cached = _releases
-    if time.monotonic() - loaded_at < _RELEASES_TTL_S and cached:
+    fresh_enough = time.monotonic() - loaded_at < _RELEASES_TTL_S
+    if cached and fresh_enough and all(n in cached for n in need):
         return cached
     rows = await Release.select(Release.id, Release.code_set, Release.name, Release.sample)
     fresh = {r["id"]: ReleaseRef(r["id"], r["code_set"], r["name"], r["sample"]) for r in rows}
@@ -117,11 +119,14 @@ async def current_release(code_set: str) -> ReleaseRef | None:
     )
     if row is None:
         return None
-    return (await releases()).get(row["id"]) or ReleaseRef(row["id"], code_set, code_set, False)
+    return (await releases({row["id"]})).get(row["id"]) or ReleaseRef(
+        row["id"], code_set, code_set, False
+    )
 
 
 async def _views(rows: Iterable[dict[str, Any]]) -> list[CodeView]:
-    refs = await releases()
+    rows = list(rows)
+    refs = await releases({r["release"] for r in rows})
     return [
         CodeView(
             system=r["system"],
@@ -160,7 +165,9 @@ async def cpt_without_licence(code: str) -> CodeView | None:
     )
     if fee is None:
         return None
-    release = (await releases()).get(fee["release"]) or ReleaseRef(fee["release"], "", "", False)
+    release = (await releases({fee["release"]})).get(fee["release"]) or ReleaseRef(
+        fee["release"], "", "", False
+    )
     return CodeView(
         system="cpt",
         code=code,
@@ -272,7 +279,7 @@ async def groups(system: str, kind: str, parent_key: str | None = None) -> list[
         .order_by(CodeGroup.key)
         .output(load_json=True)
     )
-    refs = await releases()
+    refs = await releases({r["release"] for r in rows})
     return [
         GroupView(
             r["system"],
@@ -296,7 +303,7 @@ async def group(system: str, kind: str, key: str) -> GroupView | None:
     if not rows:
         return None
     r = rows[0]
-    refs = await releases()
+    refs = await releases({r["release"]})
     return GroupView(
         r["system"],
         r["kind"],
@@ -321,7 +328,7 @@ async def records(
         .limit(limit)
         .output(load_json=True)
     )
-    refs = await releases()
+    refs = await releases({r["release"] for r in rows})
     found: dict[str, list[RecordView]] = {k: [] for k in kinds}
     for r in rows:
         found[r["kind"]].append(
@@ -342,7 +349,7 @@ async def history(system: str, code: str) -> list[Change]:
         .where((CodeChange.system == system) & (CodeChange.code == code))
         .order_by(CodeChange.release)
     )
-    refs = await releases()
+    refs = await releases({r["release"] for r in rows})
     return [
         Change(
             r["change"],
