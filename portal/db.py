@@ -76,10 +76,6 @@ def make_engine(settings: DatabaseSettings) -> Engine:
     )
 
 
-def is_postgres(engine: Engine) -> bool:
-    return isinstance(engine, PostgresEngine)
-
-
 def bind_engine(engine: Engine, tables: Iterable[type[Table]]) -> None:
     """Point tables (and Piccolo's migration runner) at one engine."""
     from piccolo.apps.migrations.tables import Migration
@@ -89,12 +85,6 @@ def bind_engine(engine: Engine, tables: Iterable[type[Table]]) -> None:
     piccolo_conf.DB = engine
     for table in [*tables, Migration]:
         table._meta._db = engine
-
-
-def current_engine() -> Engine:
-    from portal import piccolo_conf
-
-    return piccolo_conf.DB
 
 
 async def ping(engine: Engine) -> None:

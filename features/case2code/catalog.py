@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from features.case2code.systems import SYSTEMS
 from features.case2code.tables import Code, CodeChange, CodeGroup, Record, Release
 
 
@@ -105,9 +104,11 @@ async def releases(need: Iterable[int] = ()) -> dict[int, ReleaseRef]:
     return fresh
 
 
-def forget_releases() -> None:
-    global _releases
-    _releases = (0.0, {})
+async def _refs(ids: Iterable[int]) -> dict[int, ReleaseRef]:
+    """Release references for these ids; an id no longer in the table gets a blank one."""
+    ids = set(ids)
+    known = await releases(ids)
+    return {i: known.get(i) or ReleaseRef(i, "", "", False) for i in ids}
 
 
 async def current_release(code_set: str) -> ReleaseRef | None:
@@ -119,14 +120,12 @@ async def current_release(code_set: str) -> ReleaseRef | None:
     )
     if row is None:
         return None
-    return (await releases({row["id"]})).get(row["id"]) or ReleaseRef(
-        row["id"], code_set, code_set, False
-    )
+    return (await _refs({row["id"]}))[row["id"]]
 
 
 async def _views(rows: Iterable[dict[str, Any]]) -> list[CodeView]:
     rows = list(rows)
-    refs = await releases({r["release"] for r in rows})
+    refs = await _refs(r["release"] for r in rows)
     return [
         CodeView(
             system=r["system"],
@@ -138,21 +137,23 @@ async def _views(rows: Iterable[dict[str, Any]]) -> list[CodeView]:
             billable=r["billable"],
             parent=r["parent"],
             group_key=r["group_key"],
-            release=refs.get(r["release"])
-            or ReleaseRef(r["release"], "", "unknown release", False),
+            release=refs[r["release"]],
             details=r["details"] or {},
         )
         for r in rows
     ]
 
 
+async def _select(where: Any, limit: int | None = None) -> list[CodeView]:
+    """Code views matching `where`, in the release's order."""
+    query = Code.select(*_CODE_COLUMNS).where(where).order_by(Code.sort).order_by(Code.code)
+    if limit is not None:
+        query = query.limit(limit)
+    return await _views(await query.output(load_json=True))
+
+
 async def get_code(system: str, code: str) -> CodeView | None:
-    rows = (
-        await Code.select(*_CODE_COLUMNS)
-        .where((Code.system == system) & (Code.code == code))
-        .output(load_json=True)
-    )
-    views = await _views(rows)
+    views = await _select((Code.system == system) & (Code.code == code))
     return views[0] if views else None
 
 
@@ -165,9 +166,7 @@ async def cpt_without_licence(code: str) -> CodeView | None:
     )
     if fee is None:
         return None
-    release = (await releases({fee["release"]})).get(fee["release"]) or ReleaseRef(
-        fee["release"], "", "", False
-    )
+    release = (await _refs({fee["release"]}))[fee["release"]]
     return CodeView(
         system="cpt",
         code=code,
@@ -187,12 +186,8 @@ async def codes(system: str, codes_: Iterable[str]) -> dict[str, CodeView]:
     wanted = list(dict.fromkeys(codes_))
     if not wanted:
         return {}
-    rows = (
-        await Code.select(*_CODE_COLUMNS)
-        .where((Code.system == system) & Code.code.is_in(wanted))
-        .output(load_json=True)
-    )
-    return {v.code: v for v in await _views(rows)}
+    views = await _select((Code.system == system) & Code.code.is_in(wanted))
+    return {v.code: v for v in views}
 
 
 async def ancestors(view: CodeView) -> list[CodeView]:
@@ -209,51 +204,25 @@ async def ancestors(view: CodeView) -> list[CodeView]:
 
 
 async def children(system: str, code: str, limit: int = 500) -> list[CodeView]:
-    rows = (
-        await Code.select(*_CODE_COLUMNS)
-        .where((Code.system == system) & (Code.parent == code))
-        .order_by(Code.sort)
-        .limit(limit)
-        .output(load_json=True)
-    )
-    return await _views(rows)
+    return await _select((Code.system == system) & (Code.parent == code), limit)
 
 
 async def in_group(system: str, group_key: str, limit: int = 1000) -> list[CodeView]:
-    rows = (
-        await Code.select(*_CODE_COLUMNS)
-        .where((Code.system == system) & (Code.group_key == group_key))
-        .order_by(Code.sort)
-        .limit(limit)
-        .output(load_json=True)
-    )
-    return await _views(rows)
+    return await _select((Code.system == system) & (Code.group_key == group_key), limit)
 
 
 async def top_level(system: str, group_key: str) -> list[CodeView]:
     """The categories of a block (codes without a parent in the group)."""
-    rows = (
-        await Code.select(*_CODE_COLUMNS)
-        .where((Code.system == system) & (Code.group_key == group_key) & Code.parent.is_null())
-        .order_by(Code.sort)
-        .output(load_json=True)
-    )
-    return await _views(rows)
+    in_block = (Code.system == system) & (Code.group_key == group_key)
+    return await _select(in_block & Code.parent.is_null())
 
 
 async def nearest(system: str, code: str, limit: int = 8) -> list[CodeView]:
     """Existing codes that share the longest prefix with `code` (for the not-found page)."""
     for length in range(len(code) - 1, 0, -1):
-        rows = (
-            await Code.select(*_CODE_COLUMNS)
-            .where((Code.system == system) & Code.code.like(f"{code[:length]}%"))
-            .order_by(Code.sort)
-            .order_by(Code.code)
-            .limit(limit)
-            .output(load_json=True)
-        )
-        if rows:
-            return await _views(rows)
+        found = await _select((Code.system == system) & Code.code.like(f"{code[:length]}%"), limit)
+        if found:
+            return found
     return []
 
 
@@ -268,10 +237,7 @@ class GroupView:
     details: dict[str, Any]
 
 
-async def groups(system: str, kind: str, parent_key: str | None = None) -> list[GroupView]:
-    where = (CodeGroup.system == system) & (CodeGroup.kind == kind)
-    if parent_key is not None:
-        where = where & (CodeGroup.parent_key == parent_key)
+async def _groups(where: Any) -> list[GroupView]:
     rows = (
         await CodeGroup.select()
         .where(where)
@@ -279,7 +245,7 @@ async def groups(system: str, kind: str, parent_key: str | None = None) -> list[
         .order_by(CodeGroup.key)
         .output(load_json=True)
     )
-    refs = await releases({r["release"] for r in rows})
+    refs = await _refs(r["release"] for r in rows)
     return [
         GroupView(
             r["system"],
@@ -287,32 +253,25 @@ async def groups(system: str, kind: str, parent_key: str | None = None) -> list[
             r["key"],
             r["title"],
             r["parent_key"],
-            refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+            refs[r["release"]],
             r["details"] or {},
         )
         for r in rows
     ]
 
 
+async def groups(system: str, kind: str, parent_key: str | None = None) -> list[GroupView]:
+    where = (CodeGroup.system == system) & (CodeGroup.kind == kind)
+    if parent_key is not None:
+        where = where & (CodeGroup.parent_key == parent_key)
+    return await _groups(where)
+
+
 async def group(system: str, kind: str, key: str) -> GroupView | None:
-    rows = (
-        await CodeGroup.select()
-        .where((CodeGroup.system == system) & (CodeGroup.kind == kind) & (CodeGroup.key == key))
-        .output(load_json=True)
+    found = await _groups(
+        (CodeGroup.system == system) & (CodeGroup.kind == kind) & (CodeGroup.key == key)
     )
-    if not rows:
-        return None
-    r = rows[0]
-    refs = await releases({r["release"]})
-    return GroupView(
-        r["system"],
-        r["kind"],
-        r["key"],
-        r["title"],
-        r["parent_key"],
-        refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
-        r["details"] or {},
-    )
+    return found[0] if found else None
 
 
 async def records(
@@ -328,7 +287,7 @@ async def records(
         .limit(limit)
         .output(load_json=True)
     )
-    refs = await releases({r["release"] for r in rows})
+    refs = await _refs(r["release"] for r in rows)
     found: dict[str, list[RecordView]] = {k: [] for k in kinds}
     for r in rows:
         found[r["kind"]].append(
@@ -337,7 +296,7 @@ async def records(
                 r["key"],
                 r["key2"],
                 r["data"] or {},
-                refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+                refs[r["release"]],
             )
         )
     return found
@@ -349,13 +308,13 @@ async def history(system: str, code: str) -> list[Change]:
         .where((CodeChange.system == system) & (CodeChange.code == code))
         .order_by(CodeChange.release)
     )
-    refs = await releases({r["release"] for r in rows})
+    refs = await _refs(r["release"] for r in rows)
     return [
         Change(
             r["change"],
             r["old_title"],
             r["new_title"],
-            refs.get(r["release"]) or ReleaseRef(r["release"], "", "", False),
+            refs[r["release"]],
         )
         for r in rows
     ]
@@ -365,7 +324,3 @@ async def release_chain(code_set: str) -> list[ReleaseRef]:
     """The releases of a code set, oldest first."""
     refs = await releases()
     return sorted((r for r in refs.values() if r.code_set == code_set), key=lambda r: r.id)
-
-
-def known_systems() -> list[str]:
-    return list(SYSTEMS)

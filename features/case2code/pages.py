@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 from features.case2code import catalog, describe
-from features.case2code.catalog import CodeView, GroupView, ReleaseRef
+from features.case2code.catalog import CodeView, ReleaseRef
 from features.case2code.systems import System
 from portal import runtime
 
@@ -229,10 +229,3 @@ def _prerender(page: CodePage) -> None:
     for section in page.sections:
         template = jinja.get_template(f"case2code/sections/{section.template}")
         section.html = Markup(template.render(s=section.data, code=page.code))  # noqa: S704
-
-
-def breadcrumbs_for_group(system: System, group: GroupView | None) -> list[tuple[str, str]]:
-    crumbs = [(system.label, f"/codes/{system.slug}")]
-    if group is not None:
-        crumbs.append((group.key, f"/codes/{system.slug}/{group.kind}/{group.key}"))
-    return crumbs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.client import PortalClient, text_of, unique_email
+from tests.support.client import PortalClient, register_pro, text_of, unique_email
 
 pytestmark = pytest.mark.usefixtures("icd10cm_loaded")
 
@@ -52,7 +52,7 @@ async def test_an_account_sees_the_five_sections(app) -> None:
 
 async def test_any_case_and_no_dot_reach_the_same_page(app) -> None:
     async with PortalClient(app) as c:
-        pro = await _pro(c)
+        pro = await register_pro(c)
         for raw in ("e119", "E119", "e11.9"):
             page = await c.get(f"/codes/icd-10-cm/{raw}")
             assert page.status_code == 200, raw
@@ -60,18 +60,9 @@ async def test_any_case_and_no_dot_reach_the_same_page(app) -> None:
         assert pro
 
 
-async def _pro(client: PortalClient) -> str:
-    from portal.accounts.tables import Account
-
-    email = unique_email("pro")
-    await client.register(email)
-    await Account.update({Account.plan: "pro"}).where(Account.email == email)
-    return email
-
-
 async def test_seventh_character_codes_and_the_picker(app) -> None:
     async with PortalClient(app) as c:
-        await _pro(c)
+        await register_pro(c)
         base = text_of((await c.get("/codes/icd-10-cm/S93.402")).text)
         assert "Not billable: needs a 7th character" in base
         assert "cannot be reported as it is: it needs a 7th character" in base

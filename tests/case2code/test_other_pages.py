@@ -7,19 +7,15 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from tests.support.client import PortalClient, text_of, unique_email
+from tests.support.client import PortalClient, register_pro, text_of
 
 pytestmark = pytest.mark.usefixtures("catalog_loaded")
 
 
 @asynccontextmanager
 async def pro_client(app) -> AsyncIterator[PortalClient]:  # type: ignore[no-untyped-def]
-    from portal.accounts.tables import Account
-
     async with PortalClient(app) as client:
-        email = unique_email("pro")
-        await client.register(email)
-        await Account.update({Account.plan: "pro"}).where(Account.email == email)
+        await register_pro(client)
         yield client
 
 

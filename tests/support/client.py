@@ -40,6 +40,16 @@ class PortalClient(httpx.AsyncClient):
         return await self.submit("/account/login", {"email": email, "password": password})
 
 
+async def register_pro(client: PortalClient) -> str:
+    """Register through the form, then make the account Pro (no billing in the portal yet)."""
+    from portal.accounts.tables import Account
+
+    email = unique_email("pro")
+    await client.register(email)
+    await Account.update({Account.plan: "pro"}).where(Account.email == email)
+    return email
+
+
 def unique_email(prefix: str = "coder") -> str:
     import uuid
 
