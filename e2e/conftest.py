@@ -66,6 +66,8 @@ def live_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "PORT": str(port),
         # Each browser context says which address it comes from, so guests are told apart.
         "TRUSTED_PROXIES": "127.0.0.1",
+        # Tests change an account's plan straight in the database, behind the server's back.
+        "ACCOUNT_CACHE_S": "0",
     }
     server_log, worker_log = logs / "server.log", logs / "worker.log"
     server = subprocess.Popen(

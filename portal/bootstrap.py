@@ -7,7 +7,6 @@ from importlib import import_module
 
 from jinja2 import Environment
 from litestar.stores.base import NamespacedStore
-from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.redis import RedisStore
 from piccolo.engine.base import Engine
@@ -15,6 +14,7 @@ from piccolo.table import Table
 
 from portal import db
 from portal.feature import Feature
+from portal.file_store import LocalFileStore
 from portal.jobs.arq_backend import ArqBackend
 from portal.jobs.inprocess import InProcessBackend
 from portal.jobs.service import JobRegistry
@@ -35,7 +35,7 @@ def make_store(settings: Settings) -> NamespacedStore:
     root = settings.state_dir / "store"
     for namespace in STORE_NAMESPACES:  # FileStore.with_namespace does not create its folder
         (root / namespace).mkdir(parents=True, exist_ok=True)
-    return FileStore(path=root)
+    return LocalFileStore(path=root)
 
 
 def feature_tables(features: Sequence[Feature]) -> list[type[Table]]:

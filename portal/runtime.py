@@ -6,8 +6,8 @@ taking a web request.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from jinja2 import Environment
 from piccolo.engine.base import Engine
@@ -34,6 +34,8 @@ class Runtime:
     jobs: JobRegistry
     kv: KeyValueStore
     meter_cache: KeyValueStore  # the meters' hot path: Redis in full mode, memory embedded
+    # Signed-in accounts as of a moment ago, by id (accounts.service.get_account): per process.
+    account_cache: dict[int, tuple[float, Any]] = field(default_factory=dict)
 
 
 _current: Runtime | None = None

@@ -110,6 +110,9 @@ class SecuritySettings:
     argon2_profile: Literal["default", "cheapest"] = "default"
     max_request_body_bytes: int = 1024 * 1024
     trusted_proxies: tuple[str, ...] = ()
+    # How long a process may serve a signed-in account (plan, role, disabled) as it last read it;
+    # changes made through the service show at once in the process that made them.
+    account_cache_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,7 @@ class Settings:
                 secret_key=env.get("SECRET_KEY") or _local_secret(state_dir),
                 argon2_profile=profile,  # type: ignore[arg-type]
                 max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1024 * 1024),
+                account_cache_s=float(env.get("ACCOUNT_CACHE_S") or 3.0),
                 trusted_proxies=tuple(
                     p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
                 ),

@@ -259,3 +259,18 @@ async def test_delete_account_removes_its_data(client: PortalClient) -> None:
     assert await MeterEvent.count().where(MeterEvent.subject == subject) == 0
     assert "Your account and its data are deleted" in (await client.get("/?deleted=1")).text
     assert "portal_session" not in client.cookies or client.cookies["portal_session"] == "null"
+
+
+async def test_a_signed_in_account_is_read_once_per_cache_window(client: PortalClient) -> None:
+    from portal.accounts.service import forget_account
+
+    email = unique_email("cached")
+    await client.register(email)
+    assert "Unlimited code page views" not in (await client.get("/")).text
+    row = await Account.select(Account.id).where(Account.email == email).first()
+    # A change another process made: this one serves the account as it read it a moment ago...
+    await Account.update({Account.plan: "pro"}).where(Account.id == row["id"])
+    assert "Unlimited code page views" not in (await client.get("/")).text
+    # ...until the window ends or, as after every write through the service, it is dropped.
+    forget_account(row["id"])
+    assert "Unlimited code page views" in (await client.get("/")).text

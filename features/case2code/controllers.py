@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from features.case2code import browse, catalog
 from features.case2code.pages import code_page
 from features.case2code.systems import SYSTEMS, CodeFormatError, System, system_for
 from portal.settings import CODE_PAGE_VIEWS
 from portal.web.gate import metered_access
-from portal.web.render import render
+from portal.web.render import GuestShared, prerender, render
 
 PageRequest = Request[Any, Any, Any]
 
@@ -31,7 +31,7 @@ def _system(slug: str) -> System:
 @get("/codes/{system_slug:str}/{raw_code:str}", name="code-page")
 async def code_detail(
     request: PageRequest, system_slug: FromPath[str], raw_code: FromPath[str]
-) -> Template:
+) -> Response[Any]:
     system = _system(system_slug)
     try:
         code = system.normalise(raw_code)
@@ -58,11 +58,22 @@ async def code_detail(
             status_code=404,
         )
     access = await metered_access(request, CODE_PAGE_VIEWS, f"{system.slug}:{page.code.code}")
-    return await render(request, "case2code/code.html", {"page": page, "access": access})
+    # The body depends on the reader only through these three; the rest is the page's data.
+    seen_as = (access.page, access.entitled, access.reason)
+    body = prerender(
+        page.rendered,
+        ("body", *seen_as),
+        "case2code/_code_body.html",
+        {"page": page, "access": access, "next_url": page.path},
+    )
+    shared = GuestShared(page.rendered, seen_as) if request.url.path == page.path else None
+    return await render(
+        request, "case2code/code.html", {"page": page, "body": body}, guest_shared=shared
+    )
 
 
 @get("/codes/{system_slug:str}", name="browse-system")
-async def browse_system(request: PageRequest, system_slug: FromPath[str]) -> Template:
+async def browse_system(request: PageRequest, system_slug: FromPath[str]) -> Response[Any]:
     system = _system(system_slug)
     return await render(request, "case2code/browse.html", await browse.root(system))
 
@@ -70,7 +81,7 @@ async def browse_system(request: PageRequest, system_slug: FromPath[str]) -> Tem
 @get("/codes/{system_slug:str}/{kind:str}/{key:str}", name="browse-group")
 async def browse_group(
     request: PageRequest, system_slug: FromPath[str], kind: FromPath[str], key: FromPath[str]
-) -> Template:
+) -> Response[Any]:
     system = _system(system_slug)
     context = await browse.group_page(system, kind, key)
     if context is None:
@@ -79,7 +90,7 @@ async def browse_group(
 
 
 @get("/case2code", name="case2code")
-async def case2code_home(request: PageRequest) -> Template:
+async def case2code_home(request: PageRequest) -> Response[Any]:
     return await render(request, "case2code/home.html", {"systems": await browse.overview()})
 
 

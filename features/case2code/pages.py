@@ -39,6 +39,19 @@ class CodePage:
     status: str  # "Billable" / "Not billable: needs a 7th character" / ...
     sections: list[Section]
     release_names: list[str]
+    # The page (and its body) as each kind of reader sees it, rendered on first need by
+    # portal.web.render: it lives and expires with the page.
+    rendered: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def data_releases(self) -> list[str]:
+        """Every release the page shows, once each (the footer names them)."""
+        names = self.release_names + [n for s in self.sections for n in s.sources]
+        return list(dict.fromkeys(names))
+
+    @property
+    def path(self) -> str:
+        return f"/codes/{self.system.slug}/{self.code.display}"
 
 
 def sources(*refs: ReleaseRef | None) -> list[str]:

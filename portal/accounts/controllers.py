@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from portal.accounts import service
 from portal.errors import InvalidCredentials, InvalidToken, Throttled, ValidationFailed
@@ -37,7 +37,7 @@ async def auth_form(
     status_code: int = 200,
     inline: bool = False,
     gate_id: str | None = None,
-) -> Template:
+) -> Response[Any]:
     """The register or log-in form: a page of its own, or the block inside a gated section."""
     ctx = {
         "mode": mode,
@@ -71,7 +71,7 @@ class AuthController(Controller):
     @get("/register", name="register")
     async def register_page(
         self, request: AuthRequest, next: FromQuery[str | None] = None
-    ) -> Template:
+    ) -> Response[Any]:
         return await auth_form(request, "register", safe_next(next))
 
     @post("/register")
@@ -107,7 +107,7 @@ class AuthController(Controller):
     @get("/login", name="login")
     async def login_page(
         self, request: AuthRequest, next: FromQuery[str | None] = None
-    ) -> Template:
+    ) -> Response[Any]:
         return await auth_form(request, "login", safe_next(next))
 
     @post("/login")
@@ -134,7 +134,7 @@ class AuthController(Controller):
         return _signed_in(request, account.id, next_url)
 
     @get("/logout")
-    async def logout_page(self, request: AuthRequest) -> Template:
+    async def logout_page(self, request: AuthRequest) -> Response[Any]:
         return await render(request, "accounts/logout.html")
 
     @post("/logout")
@@ -143,7 +143,7 @@ class AuthController(Controller):
         return Redirect(path="/", status_code=303)
 
     @get("/verify/{token:str}")
-    async def verify(self, request: AuthRequest, token: FromPath[str]) -> Template:
+    async def verify(self, request: AuthRequest, token: FromPath[str]) -> Response[Any]:
         try:
             await service.verify_email(token)
         except InvalidToken as exc:
@@ -179,11 +179,11 @@ class AuthController(Controller):
         )
 
     @get("/password-reset")
-    async def forgot_page(self, request: AuthRequest) -> Template:
+    async def forgot_page(self, request: AuthRequest) -> Response[Any]:
         return await render(request, "accounts/forgot.html", {"values": {}, "errors": {}})
 
     @post("/password-reset")
-    async def forgot(self, request: AuthRequest) -> Template:
+    async def forgot(self, request: AuthRequest) -> Response[Any]:
         form = await form_fields(request)
         try:
             await service.start_password_reset(form.get("email", ""))
@@ -205,7 +205,7 @@ class AuthController(Controller):
         )
 
     @get("/reset/{token:str}")
-    async def reset_page(self, request: AuthRequest, token: FromPath[str]) -> Template:
+    async def reset_page(self, request: AuthRequest, token: FromPath[str]) -> Response[Any]:
         return await render(request, "accounts/reset.html", {"token": token, "errors": {}})
 
     @post("/reset/{token:str}")
@@ -231,7 +231,9 @@ class AuthController(Controller):
         return Redirect(path="/account/settings?reset=1", status_code=303)
 
     @get("/email/{token:str}")
-    async def confirm_email_change(self, request: AuthRequest, token: FromPath[str]) -> Template:
+    async def confirm_email_change(
+        self, request: AuthRequest, token: FromPath[str]
+    ) -> Response[Any]:
         try:
             account = await service.confirm_email_change(token)
         except (InvalidToken, ValidationFailed) as exc:

@@ -6,6 +6,7 @@ Messages never say whether an email is registered.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -86,6 +87,26 @@ def _check_new_password(password: str, email: str, field: str = "password") -> N
 
 
 async def get_account(account_id: int) -> AccountView | None:
+    """The account, if it exists and is enabled: every signed-in request asks, so a process keeps
+    the answer for `account_cache_s` (writes below drop it at once in the writing process)."""
+    rt = runtime.current()
+    hit = rt.account_cache.get(account_id)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < rt.settings.security.account_cache_s:
+        return hit[1]  # type: ignore[no-any-return]
+    if len(rt.account_cache) > 10_000:
+        rt.account_cache.clear()
+    account = await _load_account(account_id)
+    rt.account_cache[account_id] = (now, account)
+    return account
+
+
+def forget_account(account_id: int) -> None:
+    """After a write to the account row: the next get_account reads it again."""
+    runtime.current().account_cache.pop(account_id, None)
+
+
+async def _load_account(account_id: int) -> AccountView | None:
     row = (
         await Account.select()
         .where(
@@ -149,6 +170,7 @@ async def verify_email(raw_token: str) -> AccountView:
     await Account.update({Account.email_verified_at: datetime.now(UTC)}).where(
         Account.id == token.account
     )
+    forget_account(token.account)
     account = await get_account(token.account)
     if account is None:
         raise NotFound("This account no longer exists.")
@@ -175,6 +197,7 @@ async def authenticate(email: str, password: str, address: str) -> AccountView:
     if needs_rehash(row["password_hash"], _profile()):
         values[Account.password_hash] = hash_password(password, _profile())
     await Account.update(values).where(Account.id == row["id"])
+    forget_account(row["id"])
     log.info("login", account_id=row["id"])
     return _view(row)
 
@@ -224,6 +247,7 @@ async def reset_password(raw_token: str, new_password: str) -> AccountView:
     ).where(Account.id == token.account)
     await tokens.revoke(token.account, "reset")
     await throttle.clear(row["email"])
+    forget_account(token.account)
     account = await get_account(token.account)
     if account is None:
         raise NotFound("This account is disabled.")
@@ -276,6 +300,7 @@ async def confirm_email_change(raw_token: str) -> AccountView:
     await Account.update(
         {Account.email: token.new_email, Account.email_verified_at: datetime.now(UTC)}
     ).where(Account.id == token.account)
+    forget_account(token.account)
     account = await get_account(token.account)
     if account is None:
         raise NotFound("This account no longer exists.")
@@ -296,6 +321,7 @@ async def erase(account_id: int, email: str) -> None:
     await Job.delete().where(Job.owner_id == account_id)
     await OutboxMessage.delete().where(OutboxMessage.to_addr == email)
     await Account.delete().where(Account.id == account_id)  # tokens go with it (cascade)
+    forget_account(account_id)
     log.info("account deleted", account_id=account_id)
 
 
@@ -313,6 +339,7 @@ async def create_admin(email: str, password: str) -> AccountView:
                 Account.disabled: False,
             }
         ).where(Account.id == existing["id"])
+        forget_account(existing["id"])
     else:
         await Account.insert(
             Account(
@@ -368,6 +395,7 @@ async def admin_update(account_id: int, *, role: str, plan: str, disabled: bool)
         .where(Account.id == account_id)
         .returning(Account.id)
     )
+    forget_account(account_id)
     if not updated:
         raise NotFound("No such account.")
     log.info(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from portal.accounts import service
 from portal.accounts.service import AccountView
@@ -33,7 +33,7 @@ async def settings_page(
     failed: str | None = None,
     errors: dict[str, str] | None = None,
     notice: str | None = None,
-) -> Template:
+) -> Response[Any]:
     """`failed` names the form whose `errors` to show, since the forms share field names."""
     return await render(
         request,
@@ -47,12 +47,14 @@ class SettingsController(Controller):
     path = "/account/settings"
 
     @get("/", name="settings")
-    async def show(self, request: SettingsRequest, reset: FromQuery[str | None] = None) -> Template:
+    async def show(
+        self, request: SettingsRequest, reset: FromQuery[str | None] = None
+    ) -> Response[Any]:
         await require_account(request)
         return await settings_page(request, notice="Your new password is set." if reset else None)
 
     @post("/email")
-    async def change_email(self, request: SettingsRequest) -> Template:
+    async def change_email(self, request: SettingsRequest) -> Response[Any]:
         account = await require_account(request)
         form = await form_fields(request)
         try:
@@ -66,7 +68,7 @@ class SettingsController(Controller):
         )
 
     @post("/password")
-    async def change_password(self, request: SettingsRequest) -> Template:
+    async def change_password(self, request: SettingsRequest) -> Response[Any]:
         account = await require_account(request)
         form = await form_fields(request)
         try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 
 from portal.accounts import service as accounts
 from portal.admin import service
@@ -40,13 +40,13 @@ class AdminController(Controller):
     guards = [admin_guard]
 
     @get("/")
-    async def dashboard(self, request: AdminRequest) -> Template:
+    async def dashboard(self, request: AdminRequest) -> Response[Any]:
         return await render(request, "admin/dashboard.html", {"counts": await service.overview()})
 
     @get("/users")
     async def users(
         self, request: AdminRequest, q: FromQuery[str] = "", page: FromQuery[int | None] = None
-    ) -> Template:
+    ) -> Response[Any]:
         rows, total = await accounts.search_accounts(q, _page(page))
         return await render(
             request,
@@ -81,7 +81,9 @@ class AdminController(Controller):
         return Redirect(path=f"/admin/users?{query}", status_code=303)
 
     @get("/outbox")
-    async def outbox(self, request: AdminRequest, page: FromQuery[int | None] = None) -> Template:
+    async def outbox(
+        self, request: AdminRequest, page: FromQuery[int | None] = None
+    ) -> Response[Any]:
         rows, total = await service.outbox_page(_page(page))
         return await render(
             request,
@@ -90,7 +92,9 @@ class AdminController(Controller):
         )
 
     @get("/outbox/{message_id:int}")
-    async def outbox_message(self, request: AdminRequest, message_id: FromPath[int]) -> Template:
+    async def outbox_message(
+        self, request: AdminRequest, message_id: FromPath[int]
+    ) -> Response[Any]:
         return await render(
             request,
             "admin/outbox_message.html",
@@ -98,7 +102,9 @@ class AdminController(Controller):
         )
 
     @get("/jobs")
-    async def jobs(self, request: AdminRequest, page: FromQuery[int | None] = None) -> Template:
+    async def jobs(
+        self, request: AdminRequest, page: FromQuery[int | None] = None
+    ) -> Response[Any]:
         rows, total = await service.failed_jobs(_page(page))
         return await render(
             request,

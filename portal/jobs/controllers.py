@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
-from litestar.response import Template
 
 from portal.jobs.service import TERMINAL, job_status
 from portal.web.identity import current_account
@@ -15,7 +14,7 @@ from portal.web.render import render
 
 
 @get("/jobs/{job_id:str}", name="job-status")
-async def job_status_page(request: Request[Any, Any, Any], job_id: FromPath[str]) -> Template:
+async def job_status_page(request: Request[Any, Any, Any], job_id: FromPath[str]) -> Response[Any]:
     job = await job_status(job_id)
     account = await current_account(request)
     # Only the job's owner and admins may see it; others get the same 404 as a missing job.

@@ -28,6 +28,7 @@ async def metered_access(request: Request[Any, Any, Any], meter: str, key: str) 
     """Consume one unit of `meter` for `key` (free again within the repeat window)."""
     subject = await meter_subject(request)
     grant = await metering.consume(subject, meter, key)
+    request.state.meter_remaining = {meter: grant.remaining}  # the header badge's figure
     guest = subject.kind == "guest"
     return Access(
         page=grant.granted,

@@ -60,13 +60,26 @@ def guest_id(request: Request[Any, Any, Any], create: bool = True) -> str | None
     return gid
 
 
+class _GuestCookie(Cookie):
+    """The guest cookie, formatted directly: its value is hex and a dot, nothing to quote, and
+    Litestar's generic path (SimpleCookie from a deep-copied asdict) was a visible part of a
+    cookie-less visitor's page view."""
+
+    def to_header(self, **kwargs: Any) -> str:
+        parts = [f"{self.key}={self.value}", f"Max-Age={self.max_age}", f"Path={self.path}"]
+        parts += ["HttpOnly"] * bool(self.httponly) + ["Secure"] * bool(self.secure)
+        parts.append(f"SameSite={self.samesite}")
+        header = kwargs.get("header", "Set-Cookie:")
+        return f"{header} {'; '.join(parts)}".strip() if header else "; ".join(parts)
+
+
 def guest_cookie(request: Request[Any, Any, Any]) -> Cookie | None:
     """The cookie to set on this response, if this request minted a guest id."""
     if not request.state.get("new_guest_cookie"):
         return None
     settings = runtime.current().settings
     gid = request.state.guest_id
-    return Cookie(
+    return _GuestCookie(
         key=GUEST_COOKIE,
         value=f"{gid}.{_sign(gid)}",
         max_age=settings.security.guest_cookie_max_age_s,

@@ -144,3 +144,21 @@ async def test_lookup_form_goes_to_the_code_page(app) -> None:
         assert bad.status_code == 400 and "is not an ICD-10-CM code" in bad.text
         home = text_of((await c.get("/case2code")).text)
         assert "ICD-10-CM FY2026, April 1 2026 update" in home
+
+
+async def test_one_page_serves_each_reader_its_own_body_and_csrf_token(app) -> None:
+    """A page's body is rendered once per kind of reader: a guest after a Pro reader (and the
+    other way round) must still get their own sections, and each their own CSRF token."""
+    import re
+
+    token_in = re.compile(r'name="_csrf_token" value="([^"]+)"')
+    async with PortalClient(app) as pro, PortalClient(app) as first, PortalClient(app) as second:
+        await register_pro(pro)
+        assert "Inherited from E10" in (await pro.get("/codes/icd-10-cm/E10.9")).text
+        for guest in (first, second):
+            page = await guest.get("/codes/icd-10-cm/E10.9")
+            assert page.text.count("Register to view content") == 5
+            assert "Inherited from E10" not in page.text
+            tokens = set(token_in.findall(page.text))
+            assert tokens == {guest.cookies["csrftoken"]}, tokens
+        assert "Inherited from E10" in (await pro.get("/codes/icd-10-cm/E10.9")).text

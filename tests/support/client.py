@@ -42,11 +42,17 @@ class PortalClient(httpx.AsyncClient):
 
 async def register_pro(client: PortalClient) -> str:
     """Register through the form, then make the account Pro (no billing in the portal yet)."""
+    from portal.accounts.service import forget_account
     from portal.accounts.tables import Account
 
     email = unique_email("pro")
     await client.register(email)
-    await Account.update({Account.plan: "pro"}).where(Account.email == email)
+    rows = (
+        await Account.update({Account.plan: "pro"})
+        .where(Account.email == email)
+        .returning(Account.id)
+    )
+    forget_account(rows[0]["id"])
     return email
 
 
