@@ -141,6 +141,14 @@ async def catalog_loaded(icd10cm_loaded):  # type: ignore[no-untyped-def]
     return report
 
 
+@pytest.fixture(scope="session")
+async def search_ready(catalog_loaded):  # type: ignore[no-untyped-def]
+    """The process's search index, built from every code set of this run's database."""
+    from features.case2code.search import service
+
+    return await service.ready()
+
+
 @pytest.fixture
 async def client(app, worker):  # type: ignore[no-untyped-def]
     from tests.support.client import PortalClient

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
 from litestar.template import TemplateConfig
 
 from portal.bootstrap import make_store, start_runtime, stop_runtime
@@ -56,17 +59,33 @@ def create_app(
         cache_control=CacheControlHeader(max_age=3600, public=True),
         include_in_schema=False,
     )
+    api_limit = RateLimitConfig(
+        rate_limit=("minute", settings.security.api_requests_per_minute),
+        check_throttle_handler=_is_api,
+        store="rate_limit",
+    )
     return Litestar(
         route_handlers=[static, *(h for f in features for h in f.route_handlers)],
         template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(jinja)),
-        middleware=[PROMETHEUS.middleware, AccessLogMiddleware, sessions.middleware],
+        middleware=[
+            PROMETHEUS.middleware,
+            AccessLogMiddleware,
+            api_limit.middleware,
+            sessions.middleware,
+        ],
         csrf_config=CSRFConfig(
             secret=settings.security.secret_key,
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
             exclude=["/api/", "/metrics"],
         ),
-        stores={"sessions": store.with_namespace("sessions")},
+        stores={
+            "sessions": store.with_namespace("sessions"),
+            # Counters per client address: shared in Redis (full mode), in memory embedded.
+            "rate_limit": store.with_namespace("ratelimit")
+            if settings.redis.url
+            else MemoryStore(),
+        },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers_hook(settings.secure_cookies)],
         request_max_body_size=settings.security.max_request_body_bytes,
@@ -76,6 +95,10 @@ def create_app(
         debug=settings.debug,
         logging_config=None,  # portal.logs configures logging (structured, no personal data)
     )
+
+
+def _is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/v1/")
 
 
 def create_default_app() -> Litestar:

@@ -113,6 +113,7 @@ class SecuritySettings:
     # How long a process may serve a signed-in account (plan, role, disabled) as it last read it;
     # changes made through the service show at once in the process that made them.
     account_cache_s: float = 3.0
+    api_requests_per_minute: int = 120  # per client address, on /api/
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,7 @@ class Settings:
                 argon2_profile=profile,  # type: ignore[arg-type]
                 max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1024 * 1024),
                 account_cache_s=float(env.get("ACCOUNT_CACHE_S") or 3.0),
+                api_requests_per_minute=_int(env, "API_RATE_LIMIT", 120),
                 trusted_proxies=tuple(
                     p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
                 ),

@@ -1,0 +1,115 @@
+"""The catalog as search documents: one per code of the searchable systems, with every text
+that names it (title, short title, inclusion terms, category "includes", index-table entries).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from features.case2code import catalog
+from features.case2code.tables import Code, CodeGroup, Record, Release
+
+SEARCHED_SYSTEMS = ("icd-10-cm", "icd-10-pcs", "hcpcs", "cpt")
+
+# Texts by field; the index weighs them (index.FIELD_WEIGHTS).
+TITLE, SHORT, INCLUSION, INCLUDES, INDEX = "title", "short", "inclusion", "includes", "index"
+
+
+@dataclass(slots=True)
+class Document:
+    system: str
+    code: str  # normalised
+    display: str
+    title: str
+    kind: str
+    billable: bool
+    parent: str | None
+    chapter: str | None
+    release: str  # release label
+    needs_seventh: bool = False
+    seventh_meaning: str | None = None  # a 7-character code's 7th character ("initial encounter")
+    excludes1: tuple[str, ...] = ()
+    texts: list[tuple[str, str]] = field(default_factory=list)  # (field, text)
+    sort: int = 0
+
+
+def _index_text(data: dict[str, Any]) -> str:
+    """An index-table entry as the words a coder would type: "acetaminophen poisoning accidental
+    unintentional" (the path of parent terms, the term, the column)."""
+    return " ".join([*data.get("path", []), data.get("term", ""), data.get("column", "")])
+
+
+async def signature() -> str:
+    """Changes whenever an import changes what search should see (a new or superseded release)."""
+    rows = await Release.select(Release.id, Release.status, Release.checksum).order_by(Release.id)
+    text = ";".join(f"{r['id']}:{r['status']}:{r['checksum']}" for r in rows)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def load_documents() -> list[Document]:
+    refs = await catalog.releases()
+    chapters = {
+        g["key"]: g["parent_key"]
+        for g in await CodeGroup.select(CodeGroup.key, CodeGroup.parent_key).where(
+            (CodeGroup.system == "icd-10-cm") & (CodeGroup.kind == "block")
+        )
+    }
+    index_texts: dict[str, list[str]] = defaultdict(list)
+    for row in (
+        await Record.select(Record.key, Record.data)
+        .where(Record.kind == "index-code")
+        .output(load_json=True)
+    ):
+        index_texts[row["key"]].append(_index_text(row["data"]))
+
+    rows = (
+        await Code.select(
+            Code.system,
+            Code.code,
+            Code.display,
+            Code.title,
+            Code.short_title,
+            Code.kind,
+            Code.billable,
+            Code.parent,
+            Code.group_key,
+            Code.release,
+            Code.details,
+            Code.sort,
+        )
+        .where(Code.system.is_in(list(SEARCHED_SYSTEMS)))
+        .output(load_json=True)
+    )
+    documents = []
+    for r in rows:
+        details = r["details"] or {}
+        notes = details.get("notes") or {}
+        ref = refs.get(r["release"])
+        cm = r["system"] == "icd-10-cm"
+        doc = Document(
+            system=r["system"],
+            code=r["code"],
+            display=r["display"],
+            title=r["title"],
+            kind=r["kind"],
+            billable=bool(r["billable"]),
+            parent=r["parent"],
+            chapter=chapters.get(r["group_key"]) if cm else None,
+            release=ref.label if ref else "",
+            needs_seventh=bool(details.get("needs_seventh")),
+            seventh_meaning=(details.get("seventh_char") or {}).get("meaning"),
+            excludes1=tuple(notes.get("excludes1", ())),
+            sort=r["sort"] or 0,
+        )
+        doc.texts.append((TITLE, r["title"]))
+        if r["short_title"] and r["short_title"] != r["title"]:
+            doc.texts.append((SHORT, r["short_title"]))
+        doc.texts.extend((INCLUSION, t) for t in notes.get("inclusionTerm", ()))
+        doc.texts.extend((INCLUDES, t) for t in notes.get("includes", ()))
+        if cm:
+            doc.texts.extend((INDEX, t) for t in index_texts.get(r["code"], ()))
+        documents.append(doc)
+    return documents

@@ -1,0 +1,51 @@
+"""What a search returns: the public shape every caller (pages, API, case to code, the
+assistant) relies on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    system: str  # icd-10-cm | icd-10-pcs | hcpcs | cpt
+    code: str  # normalised: upper case, no dot
+    display: str  # as printed: "S93.402A"
+    title: str
+    title_html: Markup  # the title, escaped, with the matched words in <mark>
+    billable: bool
+    kind: str  # category | subcategory | code | modifier
+    needs_seventh: bool  # ICD-10-CM: a 7th character is required to report it
+    laterality: str | None  # "right" | "left" | "bilateral" | "unspecified side" | None
+    excludes1: tuple[str, ...]  # Excludes1 notes of the code and its ancestors
+    release: str  # the release label shown with the result
+    score: float
+    matched: tuple[str, ...] = ()  # the query words (or their synonyms) this hit matched
+    chapter: str | None = None  # ICD-10-CM chapter number ("4"), else None
+
+    @property
+    def url(self) -> str:
+        return f"/codes/{self.system}/{self.display}"
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    hits: list[SearchHit]
+    total: int  # how many codes matched before the limit
+    mode: str  # "code" (the query was a code or code prefix) | "words" | "empty"
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word -> word searched
+    expansions: dict[str, str] = field(default_factory=dict)  # "htn" -> "hypertension"
+    partial: bool = False  # no code matched every word: these match most of them
+    release_names: tuple[str, ...] = ()  # releases the index was built from
+
+
+SYSTEM_FILTERS = ("icd-10-cm", "icd-10-pcs", "hcpcs", "cpt")
+MAX_QUERY_CHARS = 200
+MAX_LIMIT = 100
+
+
+class SearchQueryError(ValueError):
+    """A query or filter the search cannot take (the message is shown to the user)."""

@@ -1,0 +1,660 @@
+"""The search index: an inverted index over the catalog held in numpy arrays, one per process.
+
+Why our own: it behaves the same whichever database the portal runs on (SQLite or PostgreSQL),
+every app process loads it from a file in well under a second, and its ranking is ours to shape
+the way a coder thinks (README "Search" compares it with SQLite FTS5, measured).
+
+How a query runs: the words become groups (a word, or an abbreviation / lay phrase with its
+expansions); each word resolves to index terms (itself, the completion of a half-typed last word,
+or the nearest spelling for a typo); a code must match every group. Scores add the matched words'
+weight (field weight x idf), how much of the title the query covers, and the coder's tie-breakers:
+billable over headings, the unspecified / "without complications" code for a bare condition, a
+title that starts with the query's word. Codes built from a 7th character fold into their
+6-character parent unless the query asked for the encounter.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from markupsafe import Markup, escape
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from features.case2code.search import synonyms as synonym_lists
+from features.case2code.search.documents import (
+    INCLUDES,
+    INCLUSION,
+    INDEX,
+    SEARCHED_SYSTEMS,
+    SHORT,
+    TITLE,
+    Document,
+)
+from features.case2code.search.hits import SearchHit, SearchResult
+from features.case2code.search.text import STOPWORDS, code_key, fold, stem, tokens, words
+
+FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75}
+COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
+BILLABLE_BONUS = 0.25
+GENERIC_BONUS = 0.4  # "unspecified", "without complications": a bare condition's default code
+LEAD_TERM_BONUS = 0.3  # the title starts with a query word, as an index main term does
+PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole one
+# ...and much less when the word typed so far is a word itself ("pneumonia" -> "pneumoniae").
+COMPLETION_FACTOR = 0.4
+PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
+# Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
+CONTEXT_CHAPTERS = {"15": -0.3, "16": -0.3}
+TYPO_FACTOR = 0.85
+ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its expansions
+# Diagnoses are what most searches are after: with equal matches, ICD-10-CM first.
+SYSTEM_PRIOR = np.array([0.15 if s == "icd-10-cm" else 0.0 for s in SEARCHED_SYSTEMS], np.float32)
+
+_GENERIC = re.compile(r"\bunspecified\b|\bnot specified\b|\bwithout complications?\b|\bNOS\b", re.I)
+_LATERALITY = (
+    (re.compile(r"\bbilateral\b", re.I), "bilateral"),
+    (re.compile(r"\bright\b", re.I), "right"),
+    (re.compile(r"\bleft\b", re.I), "left"),
+    (
+        re.compile(
+            r"\bunspecified (side|ear|eye|limb|upper limb|lower limb|hand|foot|knee|hip|"
+            r"shoulder|elbow|wrist|ankle|arm|leg|thigh|lower leg|forearm|upper arm|"
+            r"breast|kidney|lung|ovary|fallopian tube|finger|toe|orbit)\b",
+            re.I,
+        ),
+        "unspecified side",
+    ),
+)
+_NOT_CONTENT = frozenset({"unspecified", "specified", "not", "organism"})
+_WORD_PARTS = re.compile(r"([A-Za-z0-9]+)")
+
+
+def laterality(title: str) -> str | None:
+    for pattern, side in _LATERALITY:
+        if pattern.search(title):
+            return side
+    return None
+
+
+@dataclass
+class _Match:
+    """Documents matching part of a query (sorted, unique), with their score so far and how
+    many of the matched words are in their title."""
+
+    docs: np.ndarray
+    score: np.ndarray
+    title: np.ndarray
+
+    @classmethod
+    def merge(cls, docs: np.ndarray, score: np.ndarray, title: np.ndarray) -> _Match:
+        """Rows of possibly repeated documents: each document once, with its best row."""
+        order = np.lexsort((-score, docs))
+        docs, score, title = docs[order], score[order], title[order]
+        first = np.ones(len(docs), bool)
+        first[1:] = docs[1:] != docs[:-1]
+        starts = np.flatnonzero(first)
+        return cls(docs[starts], score[starts], np.maximum.reduceat(title, starts))
+
+    @classmethod
+    def either(cls, options: list[_Match]) -> _Match:
+        if len(options) == 1:
+            return options[0]
+        return cls.merge(
+            np.concatenate([o.docs for o in options]),
+            np.concatenate([o.score for o in options]),
+            np.concatenate([o.title for o in options]),
+        )
+
+    @classmethod
+    def most(cls, matches: list[_Match]) -> _Match:
+        """The documents matching the most parts (the fallback when none matches them all)."""
+        docs = np.concatenate([m.docs for m in matches])
+        score = np.concatenate([m.score for m in matches])
+        title = np.concatenate([m.title for m in matches])
+        order = np.argsort(docs, kind="stable")
+        docs, score, title = docs[order], score[order], title[order]
+        unique, starts, counts = np.unique(docs, return_index=True, return_counts=True)
+        wanted = counts == counts.max()
+        return cls(
+            unique[wanted],
+            np.add.reduceat(score, starts)[wanted],
+            np.add.reduceat(title, starts)[wanted],
+        )
+
+    def both(self, other: _Match) -> _Match:
+        docs, mine, theirs = np.intersect1d(
+            self.docs, other.docs, assume_unique=True, return_indices=True
+        )
+        return _Match(
+            docs,
+            self.score[mine] + other.score[theirs],
+            self.title[mine] + other.title[theirs],
+        )
+
+    def scaled(self, factor: float) -> _Match:
+        return _Match(self.docs, self.score * factor, self.title)
+
+    def only(self, allowed: np.ndarray) -> _Match:
+        keep = allowed[self.docs]
+        return _Match(self.docs[keep], self.score[keep], self.title[keep])
+
+
+@dataclass
+class _Group:
+    """One concept of the query: a word, or a phrase with the words it stands for."""
+
+    label: str
+    alternatives: list[list[str]]  # each a list of words that must all match
+
+
+class SearchIndex:
+    def __init__(self) -> None:
+        # Per document (arrays indexed by document number).
+        self.systems: list[str] = []
+        self.codes: list[str] = []
+        self.displays: list[str] = []
+        self.titles: list[str] = []
+        self.kinds: list[str] = []
+        self.releases: list[str] = []
+        self.chapters: list[str | None] = []
+        self.excludes1: dict[int, tuple[str, ...]] = {}
+        self.system_id = np.zeros(0, np.int8)
+        self.billable = np.zeros(0, bool)
+        self.needs_seventh = np.zeros(0, bool)
+        self.generic = np.zeros(0, np.float32)
+        self.chapter_id = np.zeros(0, np.int16)
+        self.parent = np.zeros(0, np.int32)  # document number of the parent code, or -1
+        self.seventh_parent = np.zeros(0, np.int32)  # for 7-character codes, else -1
+        self.seventh_terms: dict[int, frozenset[int]] = {}  # the 7th character's words
+        self.title_len = np.zeros(0, np.float32)
+        self.first_term = np.zeros(0, np.int32)
+        self.code_len = np.zeros(0, np.int8)
+        self.context = np.zeros(0, np.float32)  # CONTEXT_CHAPTERS
+        self.sort = np.zeros(0, np.int32)
+        # Terms: term -> id; postings in CSR form (documents, weight, in title).
+        self.term_ids: dict[str, int] = {}
+        self.terms: list[str] = []
+        self.offsets = np.zeros(1, np.int64)
+        self.post_docs = np.zeros(0, np.int32)
+        self.post_weight = np.zeros(0, np.float32)
+        self.post_title = np.zeros(0, np.int8)
+        self.idf = np.zeros(0, np.float32)
+        # Words as written, for completion and typos: sorted list, doc frequency, by initial.
+        self.surface_sorted: list[str] = []
+        self.surface_df: dict[str, int] = {}
+        self.surface_by_initial: dict[str, list[str]] = {}
+        # Codes: sorted normalised codes and their documents, for code and prefix queries.
+        self.code_sorted: list[str] = []
+        self.code_docs = np.zeros(0, np.int32)
+        self.synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        self.title_stems: list[str] = []  # each title's search terms, space separated
+        self.chapter_names: list[str] = []
+        self.release_names: tuple[str, ...] = ()
+
+    # -- building -------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, documents: Sequence[Document], held_out: Iterable[tuple[str, str, str]] = ()
+    ) -> SearchIndex:
+        """Index `documents`; texts named in `held_out` ((system, code, text)) are left out
+        (the quality harness asks for terms the index has not seen)."""
+        skip = frozenset(held_out)
+        self = cls()
+        n = len(documents)
+        rows_t, rows_d, rows_w, rows_title = array("i"), array("i"), array("f"), array("b")
+        surface_df: Counter[str] = Counter()
+        title_len = np.ones(n, np.float32)
+        first_term = np.full(n, -1, np.int32)
+        harvest_texts: list[str] = []
+        term_ids = self.term_ids
+        for d, doc in enumerate(documents):
+            seen: set[str] = set()
+            for field, text in doc.texts:
+                if skip and (doc.system, doc.code, text) in skip:
+                    continue
+                if field in (TITLE, INCLUSION):
+                    harvest_texts.append(text)
+                weight = FIELD_WEIGHTS[field]
+                in_title = field == TITLE
+                count = 0
+                for word in words(text):
+                    if word in STOPWORDS:
+                        continue
+                    term = stem(word)
+                    tid = term_ids.get(term)
+                    if tid is None:
+                        tid = term_ids[term] = len(term_ids)
+                    seen.add(word)
+                    rows_t.append(tid)
+                    rows_d.append(d)
+                    rows_w.append(weight)
+                    rows_title.append(in_title)
+                    if in_title:
+                        if count == 0:
+                            first_term[d] = tid
+                        # "unspecified" is not content: a bare condition's query covers
+                        # "Pneumonia, unspecified organism" as well as "Pneumonia due to X".
+                        count += term not in _NOT_CONTENT
+                if in_title:
+                    title_len[d] = max(count, 1)
+            surface_df.update(seen)
+        self.terms = [""] * len(term_ids)
+        for term, tid in term_ids.items():
+            self.terms[tid] = term
+        self._build_postings(rows_t, rows_d, rows_w, rows_title, n)
+        self._build_documents(documents)
+        self.title_len, self.first_term = title_len, first_term
+        self.surface_df = dict(surface_df)
+        self.surface_sorted = sorted(surface_df)
+        by_initial: dict[str, list[str]] = {}
+        for word in self.surface_sorted:
+            if len(word) >= 4 and not word.isdigit():
+                by_initial.setdefault(word[0], []).append(word)
+        self.surface_by_initial = by_initial
+        self.synonyms = {**synonym_lists.harvest(harvest_texts), **synonym_lists.curated()}
+        # What the 7th character adds to its parent's title ("initial encounter closed"): a
+        # query naming it wants the 7-character code itself.
+        self.seventh_terms = {}
+        for d, doc in enumerate(documents):
+            if doc.seventh_meaning:
+                parent = int(self.parent[d])
+                in_parent = set(tokens(self.titles[parent])) if parent >= 0 else set()
+                added = set(tokens(doc.seventh_meaning)) - in_parent - {"encounter"}
+                self.seventh_terms[d] = frozenset(term_ids[t] for t in added if t in term_ids)
+        self.title_stems = [" ".join(tokens(title)) for title in self.titles]
+        return self
+
+    def _build_postings(
+        self, rows_t: array, rows_d: array, rows_w: array, rows_title: array, n: int
+    ) -> None:
+        t = np.frombuffer(rows_t, np.int32)
+        d = np.frombuffer(rows_d, np.int32)
+        w = np.frombuffer(rows_w, np.float32)
+        title = np.frombuffer(rows_title, np.int8)
+        order = np.lexsort((-w, d, t))  # by term, then document, best field first
+        t, d, w, title = t[order], d[order], w[order], title[order]
+        key = t.astype(np.int64) * max(n, 1) + d
+        first = np.ones(len(key), bool)
+        first[1:] = key[1:] != key[:-1]
+        starts = np.flatnonzero(first)
+        self.post_title = (np.maximum.reduceat(title, starts) if len(starts) else title[:0]).astype(
+            np.int8
+        )
+        t, self.post_docs, self.post_weight = t[starts], d[starts], w[starts]
+        self.offsets = np.searchsorted(t, np.arange(len(self.terms) + 1)).astype(np.int64)
+        df = np.diff(self.offsets).astype(np.float32)
+        self.idf = np.log1p(max(n, 1) / np.maximum(df, 1)).astype(np.float32)
+
+    def _build_documents(self, documents: Sequence[Document]) -> None:
+        n = len(documents)
+        self.systems = [doc.system for doc in documents]
+        self.codes = [doc.code for doc in documents]
+        self.displays = [doc.display for doc in documents]
+        self.titles = [doc.title for doc in documents]
+        self.kinds = [doc.kind for doc in documents]
+        self.releases = [doc.release for doc in documents]
+        self.chapters = [doc.chapter for doc in documents]
+        self.chapter_names = sorted({c for c in self.chapters if c}, key=_chapter_order)
+        chapter_ids = {c: i + 1 for i, c in enumerate(self.chapter_names)}
+        self.chapter_id = np.array([chapter_ids.get(c or "", 0) for c in self.chapters], np.int16)
+        system_ids = {s: i for i, s in enumerate(SEARCHED_SYSTEMS)}
+        self.system_id = np.array([system_ids[doc.system] for doc in documents], np.int8)
+        self.billable = np.array([doc.billable for doc in documents], bool)
+        self.needs_seventh = np.array([doc.needs_seventh for doc in documents], bool)
+        # Each "unspecified" counts: "unspecified carpal bone, unspecified wrist" is the most
+        # general of its siblings.
+        self.generic = np.array([_generic(doc.title) for doc in documents], np.float32)
+        self.code_len = np.array([len(doc.code) for doc in documents], np.int8)
+        self.context = np.array(
+            [CONTEXT_CHAPTERS.get(doc.chapter or "", 0.0) for doc in documents], np.float32
+        )
+        self.sort = np.array([doc.sort for doc in documents], np.int32)
+        self.excludes1 = {d: doc.excludes1 for d, doc in enumerate(documents) if doc.excludes1}
+        position = {(doc.system, doc.code): d for d, doc in enumerate(documents)}
+        self.parent = np.array(
+            [position.get((doc.system, doc.parent or ""), -1) for doc in documents], np.int32
+        )
+        self.seventh_parent = np.where(
+            np.array([bool(doc.seventh_meaning) for doc in documents], bool), self.parent, -1
+        ).astype(np.int32)
+        order = sorted(range(n), key=lambda i: (self.codes[i], i))
+        self.code_sorted = [self.codes[i] for i in order]
+        self.code_docs = np.array(order, np.int32)
+        self.release_names = tuple(sorted({r for r in self.releases if r}))
+
+    # -- searching ------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        system: str | None = None,
+        billable_only: bool = False,
+        chapter: str | None = None,
+        limit: int = 20,
+    ) -> SearchResult:
+        allowed = self._filter(system, billable_only, chapter)
+        key = code_key(query)
+        if key is not None and tuple(words(query)) not in self.synonyms:  # "dm2" is words
+            found = self._code_search(query, key, allowed, limit)
+            if found.hits:
+                return found
+        return self._word_search(query, allowed, limit)
+
+    def _filter(self, system: str | None, billable_only: bool, chapter: str | None) -> np.ndarray:
+        allowed = np.ones(len(self.codes), bool)
+        if system:
+            allowed &= self.system_id == SEARCHED_SYSTEMS.index(system)
+        if billable_only:
+            allowed &= self.billable
+        if chapter:
+            wanted = self.chapter_names.index(chapter) + 1 if chapter in self.chapter_names else -1
+            allowed &= self.chapter_id == wanted
+        return allowed
+
+    def _code_search(self, query: str, key: str, allowed: np.ndarray, limit: int) -> SearchResult:
+        lo = bisect_left(self.code_sorted, key)
+        hi = bisect_left(self.code_sorted, key + "\x7f", lo)
+        docs = self.code_docs[lo:hi]
+        docs = docs[allowed[docs]]
+        # The code itself, then its nearest descendants (shortest codes), in code order.
+        # The code as typed first ("J1100" is HCPCS J1100; "J11.00" is ICD-10-CM), then the
+        # other codes equal to the key, then the rest by length and code order.
+        typed = query.strip().upper()
+        rank = np.array(
+            [0 if self.displays[d] == typed else (1 if self.codes[d] == key else 2) for d in docs],
+            np.int8,
+        )
+        order = np.lexsort((docs, self.code_len[docs], rank)) if len(docs) else docs
+        chosen = docs[order][:limit]
+        hits = [self._hit(int(d), 100.0 - i, set()) for i, d in enumerate(chosen)]
+        return SearchResult(
+            query, hits, total=len(docs), mode="code", release_names=self.release_names
+        )
+
+    def _parse(self, query: str) -> tuple[list[_Group], dict[str, str], dict[str, str]]:
+        """The query's groups, the expansions used and the words spelt anew."""
+        corrections: dict[str, str] = {}
+        raw = []
+        for typed in words(query):
+            spelled = self._spelled(typed)
+            if spelled != typed:
+                corrections[typed] = spelled
+            raw.append(spelled)
+        groups: list[_Group] = []
+        expansions: dict[str, str] = {}
+        i = 0
+        while i < len(raw):
+            for length in (3, 2, 1):
+                phrase = tuple(raw[i : i + length])
+                if len(phrase) == length and phrase in self.synonyms:
+                    alternatives = self.synonyms[phrase]
+                    label = " ".join(phrase)
+                    expansions[label] = " / ".join(" ".join(a) for a in alternatives)
+                    groups.append(_Group(label, [list(phrase), *map(list, alternatives)]))
+                    i += length
+                    break
+            else:
+                word = raw[i]
+                i += 1
+                if word not in STOPWORDS:
+                    groups.append(_Group(word, [[word]]))
+        return groups, expansions, corrections
+
+    def _spelled(self, word: str) -> str:
+        """A misspelt abbreviation or lay word ("hypertention") as the synonym list has it,
+        so it is expanded like the word meant; any other word as typed."""
+        if (word,) in self.synonyms or stem(word) in self.term_ids or word in STOPWORDS:
+            return word
+        corrected = self._correct(word)
+        return corrected if corrected and (corrected,) in self.synonyms else word
+
+    def _resolve(self, word: str, typing: bool) -> tuple[list[tuple[int, float]], str | None]:
+        """The index terms a query word stands for, each with its weight (idf and how sure we
+        are it is what was meant), and the spelling used when it was corrected."""
+        term = stem(word)
+        exact = [(self.term_ids[term], 1.0)] if term in self.term_ids else []
+        exact = [(t, float(self.idf[t])) for t, _ in exact]
+        if exact and not typing:
+            return exact, None
+        if typing and len(word) >= 3:  # the last word, still being typed
+            lo = bisect_left(self.surface_sorted, word)
+            hi = bisect_left(self.surface_sorted, word + "\x7f", lo)
+            completions = sorted(
+                self.surface_sorted[lo : min(hi, lo + 400)],
+                key=lambda w: -self.surface_df.get(w, 0),
+            )[:12]
+            found = {self.term_ids[stem(w)] for w in completions if stem(w) in self.term_ids}
+            found -= {t for t, _ in exact}
+            if found or exact:
+                # A completion never outweighs the word typed so far when that is a word.
+                cap = exact[0][1] * COMPLETION_FACTOR if exact else float("inf")
+                more = [(t, min(float(self.idf[t]) * PREFIX_FACTOR, cap)) for t in sorted(found)]
+                return exact + more, None
+        if exact:
+            return exact, None
+        best = self._correct(word)
+        if best is not None:
+            tid = self.term_ids[stem(best)]
+            return [(tid, float(self.idf[tid]) * TYPO_FACTOR)], best
+        return [], None
+
+    def _correct(self, word: str) -> str | None:
+        """The indexed word nearest to a word the index does not know: one edit away (two for
+        long words), a swap of neighbours counting as one; the most frequent on a tie."""
+        if len(word) < 4 or word.isdigit():
+            return None
+        choices = self.surface_by_initial.get(word[0], [])
+        limit_distance = 1 if len(word) < 8 else 2
+        near = process.extract(
+            word, choices, scorer=OSA.distance, score_cutoff=limit_distance, limit=20
+        )
+        if not near:
+            return None
+        best = min(near, key=lambda m: (m[1], -self.surface_df.get(m[0], 0)))[0]
+        return best if stem(best) in self.term_ids else None
+
+    def _word_search(self, query: str, allowed: np.ndarray, limit: int) -> SearchResult:
+        groups, expansions, corrections = self._parse(query)
+        if not groups:
+            return SearchResult(query, [], 0, "words", release_names=self.release_names)
+        typing = not query.endswith(" ")
+        matched_terms: set[int] = set()
+        lead_terms: set[int] = set()  # the first word's terms: a title may start with them
+        phrases: list[str] = []  # words that should stand side by side in the title
+        matches: list[_Match] = []
+        for g, group in enumerate(groups):
+            options: list[_Match] = []
+            for a, alternative in enumerate(group.alternatives):
+                kept = [w for w in alternative if w not in STOPWORDS]
+                # The abbreviation as typed counts less than what it stands for: "htn" in a
+                # quality-measure title is not what a coder typing HTN is after.
+                factor = ORIGINAL_FACTOR if a == 0 and len(group.alternatives) > 1 else 1.0
+                found: _Match | None = None
+                for j, word in enumerate(kept):
+                    last = typing and g == len(groups) - 1 and a == 0 and j == len(kept) - 1
+                    variants, corrected = self._resolve(word, last)
+                    if not variants:
+                        found = None
+                        break
+                    if corrected:
+                        corrections[word] = corrected
+                    matched_terms.update(t for t, _ in variants)
+                    if g == 0 and j == 0:
+                        lead_terms.update(t for t, _ in variants)
+                    word_match = self._postings(variants, factor)
+                    found = word_match if found is None else found.both(word_match)
+                if found is not None and kept:
+                    options.append(found.scaled(1.0 / len(kept)))
+                    if len(kept) > 1:
+                        phrases.append(" ".join(stem(w) for w in kept))
+            if options:
+                matches.append(_Match.either(options))
+        partial = len(matches) < len(groups)
+        docs = np.zeros(0, np.int32)
+        best: _Match | None = None
+        if matches:
+            best = matches[0]
+            for match in matches[1:]:
+                best = best.both(match)
+            best = best.only(allowed)
+            if not len(best.docs) and len(matches) > 1:
+                best, partial = _Match.most(matches).only(allowed), True
+            docs = best.docs
+        if best is None or not len(docs):
+            return SearchResult(
+                query,
+                [],
+                0,
+                "words",
+                corrections,
+                expansions,
+                partial,
+                release_names=self.release_names,
+            )
+        typed = [stem(w) for grp in groups for w in grp.alternatives[0] if w not in STOPWORDS]
+        if len(typed) > 1:
+            phrases.append(" ".join(typed))
+        scores = self._rank(best, lead_terms)
+        keep = min(len(docs), limit * 4 + 20)
+        top = (
+            np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
+        )
+        chosen, chosen_scores = docs[top], scores[top] + self._phrase_bonus(docs[top], phrases)
+        order = np.lexsort((self.sort[chosen], self.code_len[chosen], -np.round(chosen_scores, 3)))
+        hits = self._fold_seventh(
+            chosen[order], chosen_scores[order], allowed, matched_terms, limit
+        )
+        return SearchResult(
+            query,
+            hits,
+            len(docs),
+            "words",
+            corrections,
+            expansions,
+            partial,
+            release_names=self.release_names,
+        )
+
+    def _postings(self, variants: list[tuple[int, float]], factor: float) -> _Match:
+        """The documents a word's index terms point to, with the best weight of each."""
+        parts = []
+        for tid, weight in variants:
+            s, e = self.offsets[tid], self.offsets[tid + 1]
+            scale = weight * factor
+            parts.append((self.post_docs[s:e], self.post_weight[s:e] * scale, self.post_title[s:e]))
+        if len(parts) == 1:
+            docs, score, title = parts[0]
+            return _Match(docs, score.astype(np.float32), title.astype(np.float32))
+        return _Match.merge(
+            np.concatenate([p[0] for p in parts]),
+            np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]).astype(np.float32),
+        )
+
+    def _phrase_bonus(self, docs: np.ndarray, phrases: list[str]) -> np.ndarray:
+        if not phrases:
+            return np.zeros(len(docs), np.float32)
+        wanted = [f" {p} " for p in phrases]
+        return np.array(
+            [
+                PHRASE_BONUS * any(p in f" {self.title_stems[d]} " for p in wanted)
+                for d in docs.tolist()
+            ],
+            np.float32,
+        )
+
+    def _rank(self, match: _Match, lead_terms: set[int]) -> np.ndarray:
+        docs = match.docs
+        coverage = np.minimum(match.title / self.title_len[docs], 1.0)
+        lead = np.isin(self.first_term[docs], np.fromiter(lead_terms, np.int32))
+        return (
+            match.score
+            + COVERAGE_WEIGHT * coverage
+            + BILLABLE_BONUS * self.billable[docs]
+            + GENERIC_BONUS * self.generic[docs]
+            + LEAD_TERM_BONUS * lead
+            + SYSTEM_PRIOR[self.system_id[docs]]
+            + self.context[docs]
+        )
+
+    def _fold_seventh(
+        self,
+        docs: np.ndarray,
+        scores: np.ndarray,
+        allowed: np.ndarray,
+        matched: set[int],
+        limit: int,
+    ) -> list[SearchHit]:
+        """A 7-character code stands in for its parent unless the query named the encounter."""
+        hits: list[SearchHit] = []
+        shown: set[int] = set()
+        for d, score in zip(docs.tolist(), scores.tolist(), strict=True):
+            parent = int(self.seventh_parent[d])
+            if parent >= 0 and allowed[parent] and not (self.seventh_terms.get(d, set()) & matched):
+                d = parent
+            if d in shown:
+                continue
+            shown.add(d)
+            hits.append(self._hit(d, score, matched))
+            if len(hits) == limit:
+                break
+        return hits
+
+    def _hit(self, d: int, score: float, matched: set[int]) -> SearchHit:
+        title = self.titles[d]
+        notes: list[str] = []
+        at = d
+        for _ in range(4):  # the code's own Excludes1 and those of its category and parents
+            notes.extend(n for n in self.excludes1.get(at, ()) if n not in notes)
+            at = int(self.parent[at])
+            if at < 0:
+                break
+        return SearchHit(
+            system=self.systems[d],
+            code=self.codes[d],
+            display=self.displays[d],
+            title=title,
+            title_html=self._mark(title, matched),
+            billable=bool(self.billable[d]),
+            kind=self.kinds[d],
+            needs_seventh=bool(self.needs_seventh[d]),
+            laterality=laterality(title) if self.systems[d] == "icd-10-cm" else None,
+            excludes1=tuple(notes),
+            release=self.releases[d],
+            score=round(float(score), 3),
+            matched=tuple(sorted(self.terms[t] for t in matched)),
+            chapter=self.chapters[d],
+        )
+
+    def _mark(self, title: str, matched: set[int]) -> Markup:
+        if not matched:
+            return escape(title)
+        wanted = {self.terms[t] for t in matched}
+        parts = _WORD_PARTS.split(title)
+        out = []
+        for i, part in enumerate(parts):
+            if i % 2 and stem(fold(part)) in wanted:
+                out.append(f"<mark>{escape(part)}</mark>")
+            else:
+                out.append(str(escape(part)))
+        return Markup("".join(out))  # noqa: S704 (every part escaped above)
+
+
+def _generic(title: str) -> float:
+    """How much a title reads as the default code of its condition: 1 for "without
+    complications" or two "unspecified"s, 0.5 for one "unspecified"."""
+    found = [m.lower() for m in _GENERIC.findall(title)]
+    if any(f.startswith("without") for f in found):
+        return 1.0
+    return min(len(found), 2) / 2
+
+
+def _chapter_order(key: str) -> tuple[int, str]:
+    return (int(key), key) if key.isdigit() else (10_000, key)

@@ -1,0 +1,174 @@
+"""The one search call every caller uses (pages, the JSON API, case to code, the assistant), and
+the process's index behind it.
+
+Each process holds the index in memory (DESIGN.md section 4 allows read-only data such as this).
+It is built from the catalog once per set of releases and kept as a file under the state folder,
+so a second process, or a restart, loads it in a fraction of a second instead of building it.
+An import changes the releases' signature; the next search notices within a few seconds and the
+index is rebuilt in the background while the old one keeps answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import tempfile
+import time
+from pathlib import Path
+
+import structlog
+
+from features.case2code.search import documents
+from features.case2code.search.hits import (
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    SYSTEM_FILTERS,
+    SearchQueryError,
+    SearchResult,
+)
+from features.case2code.search.index import SearchIndex
+from portal import runtime
+
+log = structlog.get_logger("case2code.search")
+
+CHECK_EVERY_S = 5.0  # how often a process asks whether an import changed the releases
+INDEX_FORMAT = 1  # bump when SearchIndex's fields change: old files are then ignored
+
+
+class _State:
+    def __init__(self) -> None:
+        self.index: SearchIndex | None = None
+        self.signature = ""
+        self.checked_at = 0.0
+        self.lock = asyncio.Lock()
+        self.rebuilding: asyncio.Task[None] | None = None
+
+
+_state = _State()
+
+
+def validate(query: str, system: str | None, limit: int) -> str:
+    """The query as searched, or SearchQueryError with the message a user should see."""
+    if query is None or not query.strip():
+        raise SearchQueryError("Type a code or some words to search.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchQueryError(
+            f"The query is {len(query)} characters long; the limit is {MAX_QUERY_CHARS}."
+        )
+    if system and system not in SYSTEM_FILTERS:
+        raise SearchQueryError(
+            f"Unknown code system “{system[:40]}”: use one of {', '.join(SYSTEM_FILTERS)}."
+        )
+    if not 1 <= limit <= MAX_LIMIT:
+        raise SearchQueryError(f"limit must be between 1 and {MAX_LIMIT}.")
+    return query.lstrip()
+
+
+async def search(
+    query: str,
+    *,
+    system: str | None = None,
+    billable_only: bool = False,
+    chapter: str | None = None,
+    limit: int = 20,
+) -> SearchResult:
+    text = validate(query, system, limit)
+    index = await current_index()
+    return index.search(
+        text,
+        system=system or None,
+        billable_only=billable_only,
+        chapter=chapter or None,
+        limit=limit,
+    )
+
+
+async def chapters() -> list[str]:
+    """The ICD-10-CM chapter numbers the chapter filter offers."""
+    return list((await current_index()).chapter_names)
+
+
+async def current_index() -> SearchIndex:
+    state = _state
+    if state.index is not None and time.monotonic() - state.checked_at < CHECK_EVERY_S:
+        return state.index
+    async with state.lock:
+        if state.index is not None and time.monotonic() - state.checked_at < CHECK_EVERY_S:
+            return state.index
+        signature = await documents.signature()
+        state.checked_at = time.monotonic()
+        if state.index is not None and signature == state.signature:
+            return state.index
+        if state.index is None:
+            state.index, state.signature = await _load_or_build(signature), signature
+        elif state.rebuilding is None or state.rebuilding.done():
+            state.rebuilding = asyncio.create_task(_rebuild(signature))
+        return state.index
+
+
+async def _rebuild(signature: str) -> None:
+    index = await _load_or_build(signature)
+    _state.index, _state.signature = index, signature
+
+
+def forget() -> None:
+    """Drop the process's index (tests that swap databases under one process)."""
+    global _state
+    _state = _State()
+
+
+def _cache_path(signature: str) -> Path:
+    folder = runtime.current().settings.state_dir / "search"
+    return folder / f"index-v{INDEX_FORMAT}-{signature}.pickle"
+
+
+async def _load_or_build(signature: str) -> SearchIndex:
+    path = _cache_path(signature)
+    if path.exists():
+        try:
+            return await asyncio.to_thread(_read, path)
+        except Exception:  # a truncated or foreign file: build afresh
+            log.warning("search index file unreadable, rebuilding", path=str(path))
+    started = time.perf_counter()
+    docs = await documents.load_documents()
+    index = await asyncio.to_thread(SearchIndex.build, docs)
+    await asyncio.to_thread(_write, path, index)
+    log.info(
+        "search index built",
+        documents=len(docs),
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    return index
+
+
+def _read(path: Path) -> SearchIndex:
+    with path.open("rb") as handle:
+        index = pickle.load(handle)  # noqa: S301 (our own file, in our own state folder)
+    if not isinstance(index, SearchIndex):
+        raise TypeError("not a search index")
+    return index
+
+
+def _write(path: Path, index: SearchIndex) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob("index-*.pickle"):  # an earlier release's index
+        if old != path:
+            old.unlink(missing_ok=True)
+    # Written beside and renamed: a second process never reads half a file.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".index-")
+    with os.fdopen(fd, "wb") as handle:
+        pickle.dump(index, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    Path(tmp).replace(path)
+
+
+async def ready() -> SearchIndex:
+    """The index for the catalog as it is now, built first if an import changed it (callers
+    that must not see a previous release's index, such as tests and benchmarks)."""
+    _state.checked_at = 0.0
+    await current_index()
+    if _state.rebuilding is not None:
+        await _state.rebuilding
+        _state.rebuilding = None
+    assert _state.index is not None
+    return _state.index

@@ -1,0 +1,97 @@
+"""How search reads text: normalising, tokens, a light stemmer and what looks like a code.
+
+The same functions read the catalog when the index is built and the query when it is searched,
+so a word is spelled one way on both sides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Words that carry no meaning in a code title or a query. "with", "without", "without" and
+# "other" stay: ICD-10-CM titles turn on them ("with complications", "without").
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "be",
+        "or",
+        "and",
+        "nos",
+        "nec",
+        "its",
+        "it",
+        "this",
+        "that",
+        "due",
+    ]
+)
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_APOSTROPHE = re.compile(r"(?<=[a-z])['’]s\b")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents off, possessive 's off: "Crohn's" -> "crohn"."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
+    return _APOSTROPHE.sub("", text)
+
+
+def stem(word: str) -> str:
+    """A light stemmer for English medical words: plurals and a few endings, nothing clever.
+
+    Aggressive stemmers merge words coders keep apart ("fracture"/"fractured" is fine,
+    "organ"/"organism" is not), so only unambiguous endings are cut.
+    """
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "as", "os")):
+        return word[:-1]
+    if word.endswith("ed") and len(word) > 5 and word[-3] not in "aeiou":
+        # "fractured" -> "fracture", "closed" -> "close", "infected" -> "infect"
+        return word[:-1] if word[-3] in "rtszvcg" and word[-4] in "aeiou" else word[:-2]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The text's words as written (folded), stopwords included: for marking matches."""
+    return [w for w in _NON_WORD.split(fold(text)) if w]
+
+
+def tokens(text: str) -> list[str]:
+    """The text's search terms: folded, split, stopwords out, stemmed."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS]
+
+
+# A query that is one code or the start of one: ICD-10-CM ("e11.9", "E119", "j18", "S93.402A"),
+# ICD-10-PCS ("0FT4", "0DTJ4ZZ"), HCPCS ("J1100", "j11"), CPT ("99213"), a modifier ("25").
+_CODE_LIKE = re.compile(r"^[a-z0-9]{1,3}(\.?[a-z0-9]{1,4})?[a-z0-9]?$")
+
+
+def code_key(query: str) -> str | None:
+    """The query as a normalised code prefix (upper case, no dot), or None if it is words."""
+    text = query.strip().lower()
+    if not text or " " in text or not _CODE_LIKE.match(text):
+        return None
+    if not any(ch.isdigit() for ch in text):
+        return None  # "flu", "copd": words, not codes
+    return text.replace(".", "").upper()

@@ -1,0 +1,138 @@
+"""Search over the real catalog (every code set imported into this run's PostgreSQL): ranking
+the way a coder expects, abbreviations, typos, filters and the 7th character."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.case2code.search import service
+from features.case2code.search.hits import SearchQueryError
+
+pytestmark = pytest.mark.usefixtures("search_ready")
+
+
+async def codes(query: str, n: int = 5, **filters: object) -> list[str]:
+    result = await service.search(query, limit=n, **filters)  # type: ignore[arg-type]
+    return [h.display for h in result.hits]
+
+
+@pytest.mark.parametrize("typed", ["E11.9", "e119", "E119", "e11.9"])
+async def test_an_exact_code_comes_first_however_typed(typed: str) -> None:
+    result = await service.search(typed)
+    assert result.mode == "code"
+    assert result.hits[0].display == "E11.9"
+
+
+async def test_a_code_prefix_lists_the_code_then_its_children_in_order() -> None:
+    assert await codes("e11.2") == ["E11.2", "E11.21", "E11.22", "E11.29"]
+    assert (await codes("j18"))[:2] == ["J18", "J18.0"]
+    pcs = await codes("0FT4", n=10)
+    assert pcs and all(c.startswith("0FT4") for c in pcs)
+    assert (await codes("S93.402A"))[0] == "S93.402A"
+    assert (await codes("j1100"))[0] == "J1100"
+
+
+async def test_words_in_any_order_find_the_same_code() -> None:
+    assert (await codes("type 2 diabetes"))[0] == (await codes("diabetes type 2"))[0] == "E11.9"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("htn", "I10"),
+        ("high blood pressure", "I10"),
+        ("dm2", "E11.9"),
+        ("ckd", "N18.9"),
+        ("copd", "J44.9"),
+        ("chf", "I50.9"),
+        ("afib", "I48.91"),
+        ("uti", "N39.0"),
+        ("gerd", "K21.9"),
+        ("pneumonia", "J18.9"),
+        ("chest pain", "R07.9"),
+    ],
+)
+async def test_abbreviations_lay_words_and_bare_conditions_land_on_the_default_code(
+    typed: str, expected: str
+) -> None:
+    found = await codes(typed, n=3)
+    assert expected in found, found
+
+
+async def test_lay_phrases_reach_the_clinical_titles() -> None:
+    assert any(c.startswith("I21") for c in await codes("heart attack", n=3))
+    assert any(c.startswith("E78") for c in await codes("high cholesterol", n=3))
+    assert any(c.startswith(("S62", "S52.5")) for c in await codes("broken wrist", n=5))
+    result = await service.search("bph", limit=3)
+    assert result.expansions["bph"] == "benign prostatic hyperplasia"
+    assert all(h.display.startswith("N40") for h in result.hits)
+
+
+async def test_a_typo_is_corrected_and_said() -> None:
+    result = await service.search("pnuemonia", limit=3)
+    assert result.corrections == {"pnuemonia": "pneumonia"}
+    assert result.hits[0].display == "J18.9"
+    assert (await codes("hypertention", n=3))[0] == "I10"
+
+
+async def test_billable_codes_come_before_headings_with_the_same_title() -> None:
+    found = await codes("pneumonia unspecified organism", n=2)
+    assert found == ["J18.9", "J18"]
+
+
+async def test_seventh_character_codes_fold_into_their_parent_unless_asked_for() -> None:
+    plain = await service.search("sprain left ankle", limit=10)
+    assert plain.hits[0].display == "S93.402"
+    assert plain.hits[0].needs_seventh and not plain.hits[0].billable
+    assert not any(len(h.code) == 7 and h.code.startswith("S93") for h in plain.hits)
+    asked = await service.search("sprain left ankle initial encounter", limit=3)
+    assert asked.hits[0].display == "S93.402A" and asked.hits[0].billable
+    assert asked.hits[0].laterality == "left"
+
+
+async def test_index_table_terms_find_their_codes() -> None:
+    assert (await codes("acetaminophen poisoning accidental", n=3))[0] == "T39.1X1"
+
+
+async def test_filters_system_billable_and_chapter() -> None:
+    hcpcs = await service.search("wheelchair", system="hcpcs", limit=20)
+    assert hcpcs.hits and {h.system for h in hcpcs.hits} == {"hcpcs"}
+    billable = await service.search("diabetes", billable_only=True, limit=30)
+    assert billable.hits and all(h.billable for h in billable.hits)
+    respiratory = await service.search("infection", chapter="10", limit=30)
+    assert respiratory.hits and {h.chapter for h in respiratory.hits} == {"10"}
+    assert all(h.display.startswith("J") for h in respiratory.hits)
+
+
+async def test_results_mark_the_matched_words_and_carry_what_saves_a_click() -> None:
+    hit = (await service.search("pneumonia", limit=1)).hits[0]
+    assert "<mark>Pneumonia</mark>" in hit.title_html
+    assert hit.release == "ICD-10-CM FY2026, April 1 2026 update"
+    e11 = (await service.search("E11.9", limit=1)).hits[0]
+    assert any("E11.A" in note for note in e11.excludes1)  # its own Excludes1 note
+    assert any("type 1 diabetes" in note for note in e11.excludes1)  # inherited from E11
+
+
+async def test_no_result_and_partial_matches_are_said() -> None:
+    nothing = await service.search("qwzxv", limit=5)
+    assert nothing.hits == [] and nothing.total == 0
+    partial = await service.search("pneumonia qwzxvbn", limit=5)
+    assert partial.partial and partial.hits
+
+
+@pytest.mark.parametrize(
+    ("query", "kwargs", "message"),
+    [
+        ("", {}, "Type a code or some words"),
+        ("   ", {}, "Type a code or some words"),
+        ("x" * 201, {}, "the limit is 200"),
+        ("asthma", {"system": "icd-11"}, "Unknown code system"),
+        ("asthma", {"limit": 0}, "between 1 and 100"),
+        ("asthma", {"limit": 101}, "between 1 and 100"),
+    ],
+)
+async def test_bad_queries_are_refused_with_a_message(
+    query: str, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SearchQueryError, match=message):
+        await service.search(query, **kwargs)  # type: ignore[arg-type]
