@@ -7,8 +7,9 @@ available) in alternating rounds and compares medians measured in the same run: 
 machine only ratios measured side by side are comparable (DESIGN §8, STACK-NOTES "Measured
 baselines").
 
-Used by `bench/home_vs_bare.py` and `bench/code_page_vs_bare.py`; `bench/import_time.py`
-uses `portal_env` and `portal_cli`.
+Used by `bench/home_vs_bare.py`, `bench/code_page_vs_bare.py` and `bench/search_speed.py` (which
+takes the server process from `server_process` to read its memory); `bench/import_time.py` and
+`bench/search_eval.py` use `portal_env` and `portal_cli`.
 """
 
 from __future__ import annotations
@@ -314,6 +315,13 @@ def _tail(path: Path, lines: int = 40) -> str:
 @contextmanager
 def running_server(state_dir: Path, port: int) -> Iterator[str]:
     """Start one uvicorn worker on `port`, yield its base URL once /healthz answers."""
+    with server_process(state_dir, port) as (base_url, _proc):
+        yield base_url
+
+
+@contextmanager
+def server_process(state_dir: Path, port: int) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As `running_server`, yielding the process too (one worker: its pid is the server's)."""
     log_path = state_dir / "server.log"
     cmd = [
         sys.executable,
@@ -355,7 +363,7 @@ def running_server(state_dir: Path, port: int) -> Iterator[str]:
                     f"{_tail(log_path)}"
                 )
             time.sleep(0.2)
-        yield base_url
+        yield base_url, proc
     finally:
         if proc.poll() is None:
             proc.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,8 +41,16 @@ def create_app(
 
     async def on_startup(app: Litestar) -> None:
         app.state.runtime = await start_runtime(settings, features, store=store, jinja=jinja)
+        app.state.warm_ups = [
+            asyncio.create_task(f.warm_up(), name=f"warm-up {f.name}")
+            for f in features
+            if f.warm_up is not None
+        ]
 
     async def on_shutdown(app: Litestar) -> None:
+        for task in getattr(app.state, "warm_ups", []):
+            task.cancel()
+        await asyncio.gather(*getattr(app.state, "warm_ups", []), return_exceptions=True)
         if getattr(app.state, "runtime", None) is not None:
             await stop_runtime(app.state.runtime)
 

@@ -29,3 +29,6 @@ class Feature:
     on_account_deleted: Callable[[int], Awaitable[None]] | None = None
     # Click commands the feature adds to `portal` (e.g. `portal data ...`).
     commands: Sequence[Any] = ()
+    # Started in the background when a web process starts (e.g. loading a search index), so
+    # the first request does not wait for it; cancelled at shutdown.
+    warm_up: Callable[[], Awaitable[None]] | None = None

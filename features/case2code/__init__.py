@@ -2,8 +2,13 @@
 
 from pathlib import Path
 
+from features.case2code import mycodes
+from features.case2code.api import ROUTES as API_ROUTES
+from features.case2code.case_views import ROUTES as CASE_ROUTES
 from features.case2code.cli import data
 from features.case2code.controllers import ROUTES
+from features.case2code.search import service as search
+from features.case2code.search_views import ROUTES as SEARCH_ROUTES
 from portal.feature import Feature, NavEntry
 
 NAV = NavEntry(
@@ -17,9 +22,11 @@ NAV = NavEntry(
 
 feature = Feature(
     name="case2code",
-    route_handlers=ROUTES,
+    route_handlers=[*SEARCH_ROUTES, *ROUTES, *API_ROUTES, *CASE_ROUTES],
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
     piccolo_app="features.case2code.piccolo_app",
     commands=[data],
+    on_account_deleted=mycodes.delete_account_data,
+    warm_up=search.warm_up,
 )

@@ -15,7 +15,12 @@ from litestar.params import FromPath, Parameter
 
 from features.case2code.pages import code_page
 from features.case2code.search import service
-from features.case2code.search.hits import MAX_LIMIT, SearchHit, SearchQueryError
+from features.case2code.search.hits import (
+    MAX_LIMIT,
+    SearchHit,
+    SearchQueryError,
+    SearchUnavailable,
+)
 from features.case2code.systems import CodeFormatError, system_for
 from portal.settings import CODE_PAGE_VIEWS
 from portal.web.gate import metered_access
@@ -71,6 +76,12 @@ async def api_search(
         )
     except SearchQueryError as exc:
         return _error(400, str(exc))
+    except SearchUnavailable as exc:
+        return Response(
+            {"error": str(exc)},
+            status_code=503,
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
     return Response(
         {
             "query": result.query,

@@ -9,11 +9,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from features.case2code import browse, catalog
+from features.case2code import browse, catalog, mycodes
 from features.case2code.pages import code_page
 from features.case2code.systems import SYSTEMS, CodeFormatError, System, system_for
 from portal.settings import CODE_PAGE_VIEWS
 from portal.web.gate import metered_access
+from portal.web.identity import current_account
 from portal.web.render import GuestShared, prerender, render
 
 PageRequest = Request[Any, Any, Any]
@@ -67,8 +68,14 @@ async def code_detail(
         {"page": page, "access": access, "next_url": page.path},
     )
     shared = GuestShared(page.rendered, seen_as) if request.url.path == page.path else None
+    # The reader's own star and note, outside the pre-rendered body (guests have none).
+    account = await current_account(request)
+    mine = await mycodes.entry(account.id, system.slug, page.code.code) if account else None
     return await render(
-        request, "case2code/code.html", {"page": page, "body": body}, guest_shared=shared
+        request,
+        "case2code/code.html",
+        {"page": page, "body": body, "mine": mine},
+        guest_shared=shared,
     )
 
 
@@ -87,11 +94,6 @@ async def browse_group(
     if context is None:
         raise NotFoundException(f"There is no {kind[:20]} “{key[:40]}” in {system.label}.")
     return await render(request, "case2code/browse.html", context)
-
-
-@get("/case2code", name="case2code")
-async def case2code_home(request: PageRequest) -> Response[Any]:
-    return await render(request, "case2code/home.html", {"systems": await browse.overview()})
 
 
 @get("/case2code/lookup", name="code-lookup")
@@ -117,4 +119,5 @@ async def lookup(
     return Redirect(path=f"/codes/{chosen.slug}/{normalised}", status_code=303)
 
 
-ROUTES = [case2code_home, lookup, code_detail, browse_system, browse_group]
+# /case2code itself (search, with the lookup and browse overview) is in search_views.py.
+ROUTES = [lookup, code_detail, browse_system, browse_group]

@@ -1,4 +1,5 @@
-// The portal's only script: CSRF header for htmx, error toasts, no double submits.
+// The portal's only script: CSRF header for htmx, error toasts, no double submits, and the
+// keyboard and history glue of Case2Code's active search.
 (function () {
   "use strict";
 
@@ -43,6 +44,82 @@
       button.disabled = true;
       if (button.dataset.busyLabel) button.textContent = button.dataset.busyLabel;
     }, 0);
+  });
+
+  // Case2Code active search -------------------------------------------------------------------
+
+  // The search's address is what a reader bookmarks and shares: leave out empty filters.
+  document.addEventListener("htmx:configRequest", function (event) {
+    const elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !elt.closest || !elt.closest("#search-form")) return;
+    const params = event.detail.parameters;
+    ["system", "chapter"].forEach(function (name) {
+      if (params[name] === "") delete params[name];
+    });
+  });
+
+  // A 400 from the search (a query it cannot run) carries the message to show in the results.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.id === "search-results") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // htmx snapshots the page for the back button just before it swaps in new results, when the
+  // input already holds the newer query: keep the fields' default values (what a snapshot
+  // records) equal to the search the shown results answer, so back shows them together.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "search-results") return;
+    const state = target.querySelector("[data-search-state]");
+    const form = document.getElementById("search-form");
+    if (!state || !form) return;
+    const fields = form.elements;
+    if (fields.q) fields.q.defaultValue = state.dataset.q;
+    if (fields.billable) fields.billable.defaultChecked = state.dataset.billable === "1";
+    ["system", "chapter"].forEach(function (name) {
+      const select = fields[name];
+      if (!select) return;
+      Array.from(select.options).forEach(function (option) {
+        option.defaultSelected = option.value === state.dataset[name];
+      });
+    });
+  });
+
+  // Keyboard: ArrowDown from the search input moves into the results, ArrowUp/ArrowDown move
+  // between them, Enter opens one (a plain link), Escape goes back to the input.
+  function resultLinks() {
+    return Array.from(document.querySelectorAll("#search-results [data-result-link]"));
+  }
+  document.addEventListener("keydown", function (event) {
+    const el = event.target;
+    if (!(el instanceof Element) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (el.matches("[data-search-input]")) {
+      if (event.key !== "ArrowDown") return;
+      const links = resultLinks();
+      if (links.length) {
+        event.preventDefault();
+        links[0].focus();
+      }
+      return;
+    }
+    if (!el.matches("[data-result-link]")) return;
+    const links = resultLinks();
+    const at = links.indexOf(el);
+    const input = document.querySelector("[data-search-input]");
+    if (event.key === "ArrowDown" && at < links.length - 1) {
+      event.preventDefault();
+      links[at + 1].focus();
+    } else if (event.key === "ArrowUp") {
+      event.preventDefault();
+      if (at > 0) links[at - 1].focus();
+      else if (input) input.focus();
+    } else if (event.key === "Escape" && input) {
+      event.preventDefault();
+      input.focus();
+    }
   });
 
   // Escape closes an open account menu.

@@ -49,3 +49,14 @@ MAX_LIMIT = 100
 
 class SearchQueryError(ValueError):
     """A query or filter the search cannot take (the message is shown to the user)."""
+
+
+class SearchUnavailable(RuntimeError):
+    """The index is still being built (a first start, or the first after an import)."""
+
+    retry_after_s = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The code search is being prepared after a data import: try again in a few seconds."
+        )

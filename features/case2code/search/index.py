@@ -214,6 +214,8 @@ class SearchIndex:
         first_term = np.full(n, -1, np.int32)
         harvest_texts: list[str] = []
         term_ids = self.term_ids
+        stems: dict[str, str] = {}
+        title_stems = [""] * n
         for d, doc in enumerate(documents):
             seen: set[str] = set()
             for field, text in doc.texts:
@@ -224,10 +226,13 @@ class SearchIndex:
                 weight = FIELD_WEIGHTS[field]
                 in_title = field == TITLE
                 count = 0
+                title_terms: list[str] = []
                 for word in words(text):
                     if word in STOPWORDS:
                         continue
-                    term = stem(word)
+                    term = stems.get(word)
+                    if term is None:
+                        term = stems[word] = stem(word)
                     tid = term_ids.get(term)
                     if tid is None:
                         tid = term_ids[term] = len(term_ids)
@@ -237,6 +242,7 @@ class SearchIndex:
                     rows_w.append(weight)
                     rows_title.append(in_title)
                     if in_title:
+                        title_terms.append(term)
                         if count == 0:
                             first_term[d] = tid
                         # "unspecified" is not content: a bare condition's query covers
@@ -244,6 +250,7 @@ class SearchIndex:
                         count += term not in _NOT_CONTENT
                 if in_title:
                     title_len[d] = max(count, 1)
+                    title_stems[d] = " ".join(title_terms)
             surface_df.update(seen)
         self.terms = [""] * len(term_ids)
         for term, tid in term_ids.items():
@@ -265,10 +272,10 @@ class SearchIndex:
         for d, doc in enumerate(documents):
             if doc.seventh_meaning:
                 parent = int(self.parent[d])
-                in_parent = set(tokens(self.titles[parent])) if parent >= 0 else set()
+                in_parent = set(title_stems[parent].split()) if parent >= 0 else set()
                 added = set(tokens(doc.seventh_meaning)) - in_parent - {"encounter"}
                 self.seventh_terms[d] = frozenset(term_ids[t] for t in added if t in term_ids)
-        self.title_stems = [" ".join(tokens(title)) for title in self.titles]
+        self.title_stems = title_stems
         return self
 
     def _build_postings(

@@ -26,6 +26,7 @@ from features.case2code.search.hits import (
     SYSTEM_FILTERS,
     SearchQueryError,
     SearchResult,
+    SearchUnavailable,
 )
 from features.case2code.search.index import SearchIndex
 from portal import runtime
@@ -43,6 +44,7 @@ class _State:
         self.checked_at = 0.0
         self.lock = asyncio.Lock()
         self.rebuilding: asyncio.Task[None] | None = None
+        self.first: asyncio.Task[SearchIndex] | None = None  # loading for callers who won't wait
 
 
 _state = _State()
@@ -72,9 +74,12 @@ async def search(
     billable_only: bool = False,
     chapter: str | None = None,
     limit: int = 20,
+    wait: bool = False,
 ) -> SearchResult:
+    """Search the catalog. Before this process has an index at all, SearchUnavailable (or,
+    with `wait`, the time it takes to load or build it: seconds, not a request's worth)."""
     text = validate(query, system, limit)
-    index = await current_index()
+    index = await current_index(wait=wait)
     return index.search(
         text,
         system=system or None,
@@ -89,10 +94,16 @@ async def chapters() -> list[str]:
     return list((await current_index()).chapter_names)
 
 
-async def current_index() -> SearchIndex:
+async def current_index(wait: bool = True) -> SearchIndex:
     state = _state
     if state.index is not None and time.monotonic() - state.checked_at < CHECK_EVERY_S:
         return state.index
+    if state.index is None and not wait:
+        if state.first is None:
+            state.first = asyncio.create_task(current_index(), name="search index")
+        if not state.first.done():
+            raise SearchUnavailable()
+        return state.first.result()
     async with state.lock:
         if state.index is not None and time.monotonic() - state.checked_at < CHECK_EVERY_S:
             return state.index
@@ -172,3 +183,14 @@ async def ready() -> SearchIndex:
         _state.rebuilding = None
     assert _state.index is not None
     return _state.index
+
+
+async def warm_up() -> None:
+    """Load (or build) the index when a web process starts; a failure only means the first
+    search builds it instead."""
+    try:
+        await current_index()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("search index warm-up failed")

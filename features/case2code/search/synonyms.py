@@ -16,8 +16,8 @@ from features.case2code.search.text import fold, words
 # typed (folded, as words) -> what to search instead (or as well); several alternatives with "|".
 CURATED: dict[str, str] = {
     # abbreviations
-    "htn": "essential primary hypertension|hypertension",
-    "hbp": "essential primary hypertension|hypertension",
+    "htn": "essential primary hypertension|hypertension|hypertensive",
+    "hbp": "essential primary hypertension|hypertension|hypertensive",
     "hypertension": "essential primary hypertension|hypertension",
     # Guideline I.C.4.a.2: diabetes of undocumented type defaults to type 2 (E11.-).
     "diabetes": "diabetes|type 2 diabetes mellitus",

@@ -8,38 +8,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
-# Words that carry no meaning in a code title or a query. "with", "without", "without" and
-# "other" stay: ICD-10-CM titles turn on them ("with complications", "without").
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "from",
-        "as",
-        "is",
-        "are",
-        "was",
-        "be",
-        "or",
-        "and",
-        "nos",
-        "nec",
-        "its",
-        "it",
-        "this",
-        "that",
-        "due",
-    ]
-)
+# Words that carry no meaning for finding a code. "without" and "other" stay: ICD-10-CM titles
+# turn on them ("without complications"); "with" goes, "htn with ckd" is found by its conditions.
+# fmt: off
+STOPWORDS = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "by", "from", "as", "is", "are",
+    "was", "be", "or", "and", "nos", "nec", "its", "it", "this", "that", "due", "with",
+})
+# fmt: on
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _APOSTROPHE = re.compile(r"(?<=[a-z])['’]s\b")
@@ -47,11 +25,14 @@ _APOSTROPHE = re.compile(r"(?<=[a-z])['’]s\b")
 
 def fold(text: str) -> str:
     """Lower case, accents off, possessive 's off: "Crohn's" -> "crohn"."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return _APOSTROPHE.sub("", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.lower()
+    return _APOSTROPHE.sub("", text) if "'" in text or "’" in text else text
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light stemmer for English medical words: plurals and a few endings, nothing clever.
 
