@@ -8,11 +8,17 @@ layout, no render helper and no database access. It is the baseline for page ben
 5-item list), through the same middleware, with no database access: the baseline for JSON API
 benchmarks (bench/search_speed.py).
 
+With `BENCH_NO_WARM_UP=1` in the environment no feature warms up when the app starts (the
+search index is then loaded by the first search, not in the background at start-up), so that
+bench/search_speed.py can read the process's memory before and after the load.
+
 Run: `uvicorn bench.app:create_bench_app --factory` (from the repository root).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 from litestar import Litestar, get
@@ -25,6 +31,7 @@ from portal.settings import Settings
 
 BARE_PATH = "/_bench/bare"
 BARE_JSON_PATH = "/_bench/bare.json"
+NO_WARM_UP_ENV = "BENCH_NO_WARM_UP"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 BARE_ITEMS: tuple[dict[str, str | int], ...] = tuple(
     {"id": i, "label": f"Item number {i}"} for i in range(20)
@@ -51,4 +58,7 @@ bench_feature = Feature(name="bench", route_handlers=[bare, bare_json], template
 
 def create_bench_app() -> Litestar:
     """Entry point for `uvicorn bench.app:create_bench_app --factory`."""
-    return create_app(Settings.from_env(), [*installed_features(), bench_feature])
+    features = installed_features()
+    if os.environ.get(NO_WARM_UP_ENV):
+        features = [dataclasses.replace(f, warm_up=None) for f in features]
+    return create_app(Settings.from_env(), [*features, bench_feature])

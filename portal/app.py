@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
-from litestar.stores.memory import MemoryStore
 from litestar.template import TemplateConfig
 
 from portal.bootstrap import make_store, start_runtime, stop_runtime
@@ -24,6 +22,7 @@ from portal.settings import REPO_ROOT, Settings, get_settings
 from portal.templating import make_environment
 from portal.web.errors import EXCEPTION_HANDLERS
 from portal.web.middleware import AccessLogMiddleware, security_headers_hook
+from portal.web.rate_limit import MemoryCounter, RateLimitMiddleware, RedisCounter
 from portal.web.sessions import PortalSessionConfig
 
 STATIC_DIR = REPO_ROOT / "static"
@@ -68,10 +67,16 @@ def create_app(
         cache_control=CacheControlHeader(max_age=3600, public=True),
         include_in_schema=False,
     )
-    api_limit = RateLimitConfig(
-        rate_limit=("minute", settings.security.api_requests_per_minute),
-        check_throttle_handler=_is_api,
-        store="rate_limit",
+    counter = (
+        RedisCounter(settings.redis.url, settings.redis.prefix)
+        if settings.redis.url
+        else MemoryCounter()
+    )
+    api_limit = DefineMiddleware(
+        RateLimitMiddleware,
+        path_prefix="/api/v1/",
+        per_minute=settings.security.api_requests_per_minute,
+        counter=counter,
     )
     return Litestar(
         route_handlers=[static, *(h for f in features for h in f.route_handlers)],
@@ -79,7 +84,7 @@ def create_app(
         middleware=[
             PROMETHEUS.middleware,
             AccessLogMiddleware,
-            api_limit.middleware,
+            api_limit,
             sessions.middleware,
         ],
         csrf_config=CSRFConfig(
@@ -88,13 +93,7 @@ def create_app(
             cookie_samesite="lax",
             exclude=["/api/", "/metrics"],
         ),
-        stores={
-            "sessions": store.with_namespace("sessions"),
-            # Counters per client address: shared in Redis (full mode), in memory embedded.
-            "rate_limit": store.with_namespace("ratelimit")
-            if settings.redis.url
-            else MemoryStore(),
-        },
+        stores={"sessions": store.with_namespace("sessions")},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         before_send=[security_headers_hook(settings.secure_cookies)],
         request_max_body_size=settings.security.max_request_body_bytes,
@@ -104,10 +103,6 @@ def create_app(
         debug=settings.debug,
         logging_config=None,  # portal.logs configures logging (structured, no personal data)
     )
-
-
-def _is_api(request: Request[Any, Any, Any]) -> bool:
-    return request.url.path.startswith("/api/v1/")
 
 
 def create_default_app() -> Litestar:

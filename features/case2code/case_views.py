@@ -23,6 +23,7 @@ from features.case2code.case_to_code import (
     UnknownSystem,
     case_to_code,
 )
+from features.case2code.search.hits import SearchUnavailable
 from portal.web.render import render
 
 PageRequest = Request[Any, Any, Any]
@@ -79,17 +80,21 @@ async def case_analyse(request: PageRequest) -> Response[Any]:
     )
     result: CaseResult | None = None
     error: str | None = None
+    status, headers = 200, NO_STORE
     try:
         result = await case_to_code(form.note, form.system)
     except (NoteError, UnknownSystem) as exc:
-        error = str(exc)
+        error, status = str(exc), 400
+    except SearchUnavailable as exc:  # the index is being built: the note stays for a retry
+        error, status = str(exc), 503
+        headers = {**NO_STORE, "Retry-After": str(exc.retry_after_s)}
     return await render(
         request,
         "case2code/case.html",
-        _context(form, result=result, error=error),
+        _context(form, result=result, error=error, note_error=status == 400),
         fragments=FRAGMENTS,
-        status_code=400 if error else 200,
-        headers=NO_STORE,
+        status_code=status,
+        headers=headers,
     )
 
 

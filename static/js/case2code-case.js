@@ -46,10 +46,12 @@
     note.focus();
   });
 
-  // A 400 (empty note, over the limit) carries the message to show in the results.
+  // A 400 (empty note, over the limit) or 503 (search being prepared) carries the message to
+  // show in the results.
   document.addEventListener("htmx:beforeSwap", function (event) {
     const target = event.detail.target;
-    if (event.detail.xhr.status === 400 && target && target.id === "case-results") {
+    const status = event.detail.xhr.status;
+    if ((status === 400 || status === 503) && target && target.id === "case-results") {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

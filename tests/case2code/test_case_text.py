@@ -204,7 +204,14 @@ def test_laterality(note: str, side: str) -> None:
 
 @pytest.mark.parametrize(
     "note",
-    ["Hep B positive", "Vitamin D deficiency", "Type 2 DM", "L4-L5 disc herniation"],
+    [
+        "Hep B positive",
+        "Vitamin D deficiency",
+        "Type 2 DM",
+        "L4-L5 disc herniation",
+        "Both parents with HTN",
+        "Lab R 2 L 3 anemia",
+    ],
 )
 def test_single_letters_are_a_side_only_before_a_body_part(note: str) -> None:
     assert all(p.laterality is None for p in analyse(note).problems)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from markupsafe import Markup
 
 from features.case2code import catalog
 from features.case2code.case_text import MAX_NOTE_CHARS, Mark, Problem, Status, Word
@@ -14,7 +15,9 @@ from features.case2code.case_to_code import (
     CaseResult,
     case_to_code,
     choose_seventh,
+    preference,
 )
+from features.case2code.search.hits import SearchHit
 from tests.support.client import PortalClient, text_of
 
 # The root conftest's search_ready: every code set imported, the engine's index built from them.
@@ -58,8 +61,8 @@ async def test_a_note_gives_codes_per_problem_and_nothing_for_a_denied_finding()
     assert problems == ["HTN", "DM2 with CKD stage 3", "L wrist fracture"]
     htn, diabetes, wrist = result.coded
 
-    assert htn.candidates[0].hit.display == "I10"
-    assert htn.candidates[0].why == ("HTN",)
+    i10 = next(c for c in htn.candidates if c.hit.display == "I10")
+    assert i10.why == ("HTN",)
 
     assert "E11.22" in [c.hit.display for c in diabetes.candidates]
     e1122 = next(c for c in diabetes.candidates if c.hit.display == "E11.22")
@@ -194,6 +197,61 @@ async def test_seventh_character_choice_follows_the_catalogs_meanings() -> None:
     assert choose_seventh(glaucoma, problem("initial")) is None
 
 
+def test_preference_follows_the_side_and_encounter_the_note_states() -> None:
+    def hit(title: str, side: str | None) -> SearchHit:
+        return SearchHit(
+            system="icd-10-cm",
+            code="X",
+            display="X",
+            title=title,
+            title_html=Markup(title),
+            billable=True,
+            kind="code",
+            needs_seventh=False,
+            laterality=side,
+            excludes1=(),
+            release="r",
+            score=1.0,
+        )
+
+    word = Word("x", 0, 1)
+    left_initial = Problem(
+        (word,),
+        Status.CONFIRMED,
+        (0, 1),
+        laterality=Mark("left", (word,)),
+        encounter=Mark("initial", (word,)),
+    )
+    unstated = Problem((word,), Status.CONFIRMED, (0, 1))
+    order = [
+        preference(hit("Sprain of left ankle, initial encounter", "left"), left_initial),
+        preference(hit("Sprain of left ankle", "left"), left_initial),
+        preference(hit("Sprain of ankle", None), left_initial),
+        # The right side with another encounter: its 7th character is re-picked anyway.
+        preference(hit("Sprain of left ankle, subsequent encounter", "left"), left_initial),
+        preference(hit("Sprain of unspecified ankle", "unspecified side"), left_initial),
+        preference(hit("Sprain of right ankle", "right"), left_initial),
+    ]
+    assert order == sorted(order, reverse=True), order
+    assert order[0] > order[1] > order[2] and order[3] > order[4] > order[5], order
+    # Nothing stated: a code for a side the note does not name comes last.
+    assert preference(hit("Sprain of unspecified ankle", "unspecified side"), unstated) == 0
+    assert preference(hit("Sprain of right ankle", "right"), unstated) < 0
+
+
+async def test_fallback_queries_keep_the_finding() -> None:
+    result = await case_to_code("Lobar acquired pneumonia. Pain and swelling of the R ankle.")
+    pneumonia, pain, swelling = result.coded
+    # No code has all three words: the search falls back, and a shortened query must be what
+    # the code is about ("acquired pneumonia" alone finds congenital pneumonia).
+    assert pneumonia.query in ("lobar pneumonia", "pneumonia")
+    assert pneumonia.candidates[0].hit.display.startswith("J18")
+    assert not any(c.hit.display.startswith("P23") for c in pneumonia.candidates)
+    assert pain.candidates[0].hit.display == "M25.571"  # Pain in right ankle and joints of...
+    # Never shortened to the body part alone.
+    assert "swelling" in swelling.query.split() and "ankle" in swelling.query.split()
+
+
 # --- the page ----------------------------------------------------------------------------------
 
 
@@ -259,7 +317,7 @@ async def test_an_empty_note_is_a_400_with_a_message(app, headers: dict[str, str
     async with PortalClient(app) as c:
         page = await c.submit("/case2code/case", {"note": "  \r\n  "}, headers=headers)
     assert page.status_code == 400
-    assert "the note is empty" in page.text
+    assert text_of(page.text).count("Paste a clinical note first: the note is empty.") == 1
     assert 'role="alert"' in page.text
 
 
@@ -273,6 +331,20 @@ async def test_a_note_over_the_limit_is_a_400_and_stays_in_the_textarea(app) -> 
     kept = page.text.split("<textarea", 1)[1].split("</textarea>")[0]
     assert kept.endswith("x END-OF-NOTE")
     assert "I10" not in page.text
+
+
+async def test_while_the_search_is_prepared_the_note_waits_with_a_503(app, monkeypatch) -> None:
+    from features.case2code import case_to_code as module
+    from features.case2code.search.hits import SearchUnavailable
+
+    async def unavailable(*args: object, **kwargs: object) -> None:
+        raise SearchUnavailable()
+
+    monkeypatch.setattr(module.service, "search", unavailable)
+    async with PortalClient(app) as c:
+        page = await c.submit("/case2code/case", {"note": NOTE}, headers=HX)
+    assert page.status_code == 503 and page.headers["retry-after"] == "5"
+    assert "try again in a few seconds" in page.text and 'role="alert"' in page.text
 
 
 async def test_an_unknown_code_set_falls_back_to_icd10cm(app) -> None:

@@ -41,7 +41,11 @@ def test_folding_and_stemming_meet_in_the_middle() -> None:
     # Latin and Greek endings stay whole: "diagnosis" is not "diagnosi" by accident only.
     assert stem("diagnosis") == "diagnosis" and stem("virus") == "virus"
     assert tokens("Sprain of the left ankle, initial encounter") == [
-        "sprain", "left", "ankle", "initial", "encounter",
+        "sprain",
+        "left",
+        "ankle",
+        "initial",
+        "encounter",
     ]
 
 

@@ -42,7 +42,7 @@ from features.case2code.search.text import STOPWORDS, code_key, fold, stem, toke
 
 FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75}
 COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
-BILLABLE_BONUS = 0.25
+BILLABLE_BONUS = 0.5
 GENERIC_BONUS = 0.4  # "unspecified", "without complications": a bare condition's default code
 LEAD_TERM_BONUS = 0.3  # the title starts with a query word, as an index main term does
 PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole one
@@ -52,6 +52,7 @@ PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
 CONTEXT_CHAPTERS = {"15": -0.3, "16": -0.3}
 TYPO_FACTOR = 0.85
+FAMILY_FACTOR = 0.7  # a group matched by a sibling code, not the code itself
 ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its expansions
 # Diagnoses are what most searches are after: with equal matches, ICD-10-CM first.
 SYSTEM_PRIOR = np.array([0.15 if s == "icd-10-cm" else 0.0 for s in SEARCHED_SYSTEMS], np.float32)
@@ -170,6 +171,9 @@ class SearchIndex:
         self.generic = np.zeros(0, np.float32)
         self.chapter_id = np.zeros(0, np.int16)
         self.parent = np.zeros(0, np.int32)  # document number of the parent code, or -1
+        # The children of document d: child_docs[child_offsets[d] : child_offsets[d + 1]].
+        self.child_offsets = np.zeros(1, np.int64)
+        self.child_docs = np.zeros(0, np.int32)
         self.seventh_parent = np.zeros(0, np.int32)  # for 7-character codes, else -1
         self.seventh_terms: dict[int, frozenset[int]] = {}  # the 7th character's words
         self.title_len = np.zeros(0, np.float32)
@@ -328,6 +332,10 @@ class SearchIndex:
         self.parent = np.array(
             [position.get((doc.system, doc.parent or ""), -1) for doc in documents], np.int32
         )
+        by_parent = np.argsort(self.parent, kind="stable").astype(np.int32)
+        counts = np.bincount(self.parent[self.parent >= 0], minlength=n)
+        self.child_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.child_docs = by_parent[len(by_parent) - int(counts.sum()) :]
         self.seventh_parent = np.where(
             np.array([bool(doc.seventh_meaning) for doc in documents], bool), self.parent, -1
         ).astype(np.int32)
@@ -398,7 +406,7 @@ class SearchIndex:
         expansions: dict[str, str] = {}
         i = 0
         while i < len(raw):
-            for length in (3, 2, 1):
+            for length in (4, 3, 2, 1):
                 phrase = tuple(raw[i : i + length])
                 if len(phrase) == length and phrase in self.synonyms:
                     alternatives = self.synonyms[phrase]
@@ -512,6 +520,8 @@ class SearchIndex:
                 best = best.both(match)
             best = best.only(allowed)
             if not len(best.docs) and len(matches) > 1:
+                best = self._family_match(matches).only(allowed)
+            if not len(best.docs) and len(matches) > 1:
                 best, partial = _Match.most(matches).only(allowed), True
             docs = best.docs
         if best is None or not len(docs):
@@ -547,6 +557,52 @@ class SearchIndex:
             expansions,
             partial,
             release_names=self.release_names,
+        )
+
+    def _family_match(self, matches: list[_Match]) -> _Match:
+        """Codes matching every group when a group may also be matched by a sibling code.
+
+        The index tables name a drug once per column ("chlormadinone" under poisoning,
+        accidental -> T38.5X1, ...): a query for the column nobody indexed the word under
+        ("chlormadinone poisoning assault") finds T38.5X3 through its siblings."""
+        extended = [_Match.either([m, self._siblings(m)]) for m in matches]
+        best = extended[0]
+        for match in extended[1:]:
+            best = best.both(match)
+        return best
+
+    def _siblings(self, match: _Match) -> _Match:
+        """The children of the parents of `match`'s codes, scored FAMILY_FACTOR times the
+        best matched child of their parent (and no title words), for the families where most
+        children match: what most siblings share belongs to the family (the drug of a Table of
+        Drugs row); what one sibling has tells it from the others (the column, "assault")."""
+        empty = _Match(match.docs[:0], match.score[:0], match.title[:0])
+        parents = self.parent[match.docs]
+        has = parents >= 0
+        if not has.any():
+            return empty
+        parents, scores = parents[has], match.score[has]
+        order = np.lexsort((-scores, parents))
+        parents, scores = parents[order], scores[order]
+        first = np.ones(len(parents), bool)
+        first[1:] = parents[1:] != parents[:-1]
+        matched = np.diff(np.append(np.flatnonzero(first), len(parents)))
+        parents, scores = parents[first], scores[first]
+        starts, ends = self.child_offsets[parents], self.child_offsets[parents + 1]
+        shared = matched * 2 >= ends - starts
+        parents, scores = parents[shared], scores[shared]
+        starts, ends = starts[shared], ends[shared]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return _Match(match.docs[:0], match.score[:0], match.title[:0])
+        before = np.repeat(np.cumsum(lengths) - lengths, lengths)
+        at = np.arange(total) - before + np.repeat(starts, lengths)
+        docs = self.child_docs[at]
+        return _Match.merge(
+            docs,
+            np.repeat(scores * FAMILY_FACTOR, lengths).astype(np.float32),
+            np.zeros(total, np.float32),
         )
 
     def _postings(self, variants: list[tuple[int, float]], factor: float) -> _Match:
