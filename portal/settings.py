@@ -132,6 +132,9 @@ class Settings:
     mail: MailSettings
     security: SecuritySettings
     meters: MeterPolicy = field(repr=False)
+    # Search results kept per process for repeated queries (0: none); the index is read-only,
+    # so an entry is good until the index is replaced after an import.
+    search_cache_size: int = 4096
 
     @property
     def secure_cookies(self) -> bool:
@@ -204,6 +207,7 @@ class Settings:
                 ),
             ),
             meters=meters,
+            search_cache_size=_int(env, "SEARCH_CACHE_SIZE", 4096),
         )
 
 

@@ -38,7 +38,7 @@ def _hit(hit: SearchHit) -> dict[str, Any]:
         "system": hit.system,
         "title": hit.title,
         "billable": hit.billable,
-        "score": hit.score,
+        "score": round(hit.score, 3),
         "url": hit.url,
         "needs_seventh": hit.needs_seventh,
         "laterality": hit.laterality,

@@ -219,12 +219,13 @@ class _Searcher:
         self.seen: dict[str, SearchResult | None] = {}
 
     async def __call__(self, words: Sequence[str]) -> SearchResult | None:
-        # The trailing space says the last word is whole: the engine otherwise completes it
-        # as if it were still being typed.
-        query = " ".join(words)[: MAX_QUERY_CHARS - 1].strip() + " "
+        query = " ".join(words)[:MAX_QUERY_CHARS].strip()
         if query not in self.seen:
             try:
-                result = await service.search(query, system=self.system, limit=ENGINE_LIMIT)
+                # Whole words: the last one is not completed as if still being typed.
+                result = await service.search(
+                    query, system=self.system, limit=ENGINE_LIMIT, complete=False
+                )
             except SearchQueryError:
                 result = None
             self.seen[query] = result

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from markupsafe import Markup
 
 from features.case2code import catalog
 from features.case2code.case_text import MAX_NOTE_CHARS, Mark, Problem, Status, Word
@@ -199,20 +198,20 @@ async def test_seventh_character_choice_follows_the_catalogs_meanings() -> None:
 
 def test_preference_follows_the_side_and_encounter_the_note_states() -> None:
     def hit(title: str, side: str | None) -> SearchHit:
-        return SearchHit(
+        made = SearchHit(
             system="icd-10-cm",
             code="X",
             display="X",
             title=title,
-            title_html=Markup(title),
             billable=True,
             kind="code",
             needs_seventh=False,
-            laterality=side,
             excludes1=(),
             release="r",
             score=1.0,
         )
+        assert made.laterality == side  # read from the title
+        return made
 
     word = Word("x", 0, 1)
     left_initial = Problem(

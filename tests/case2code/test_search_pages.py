@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from markupsafe import Markup
 
 from features.case2code import search_views
 from features.case2code.search.hits import SearchHit, SearchResult
@@ -153,11 +152,10 @@ def _hit(**changes: Any) -> SearchHit:
         "code": "J189",
         "display": "J18.9",
         "title": "Pneumonia, unspecified organism",
-        "title_html": Markup("<mark>Pneumonia</mark>, unspecified organism"),
+        "matched": ("pneumonia",),
         "billable": True,
         "kind": "code",
         "needs_seventh": False,
-        "laterality": None,
         "excludes1": ("abscess of lung with pneumonia (J85.1)",),
         "release": "ICD-10-CM FY2026, April 1 2026 update",
         "score": 1.0,
@@ -176,9 +174,8 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
                 code="S52501A",
                 display="S52.501A",
                 title="Unspecified fracture of the lower end of right radius",
-                title_html=Markup("Unspecified <mark>fracture</mark> of right radius"),
+                matched=("fracture",),
                 needs_seventh=False,
-                laterality="right",
                 excludes1=(),
             ),
             _hit(

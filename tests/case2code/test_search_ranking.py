@@ -137,3 +137,14 @@ async def test_bad_queries_are_refused_with_a_message(
 ) -> None:
     with pytest.raises(SearchQueryError, match=message):
         await service.search(query, **kwargs)  # type: ignore[arg-type]
+
+
+async def test_a_repeated_query_is_answered_from_the_result_cache() -> None:
+    first = await service.search("heart attack", limit=7)
+    again = await service.search("heart attack", limit=7)
+    other = await service.search("heart attack", limit=8)
+    assert again is first  # the same answer object: nothing searched again
+    assert other is not first and [h.code for h in other.hits[:7]] == [h.code for h in first.hits]
+    whole = await service.search("pneumo", limit=5, complete=False)
+    typed = await service.search("pneumo", limit=5)
+    assert whole is not typed

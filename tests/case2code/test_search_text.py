@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from features.case2code.search.index import laterality
 from features.case2code.search.synonyms import CURATED, curated, harvest
-from features.case2code.search.text import code_key, fold, stem, tokens
+from features.case2code.search.text import code_key, fold, laterality, mark, stem, tokens
 
 
 @pytest.mark.parametrize(
@@ -84,3 +83,11 @@ def test_abbreviations_are_harvested_only_when_the_initials_spell_them() -> None
 )
 def test_laterality_is_read_from_the_title(title: str, side: str | None) -> None:
     assert laterality(title) == side
+
+
+def test_matched_words_are_marked_and_the_rest_escaped() -> None:
+    html = mark("Pneumonia <due> to Streptococcus & pneumoniae", frozenset({"pneumonia"}))
+    assert str(html) == ("<mark>Pneumonia</mark> &lt;due&gt; to Streptococcus &amp; pneumoniae")
+    assert str(mark("Fractures of wrist", frozenset({"fracture"}))) == (
+        "<mark>Fractures</mark> of wrist"
+    )

@@ -4,8 +4,11 @@ assistant) relies on."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from markupsafe import Markup
+
+from features.case2code.search.text import laterality, mark
 
 
 @dataclass(frozen=True)
@@ -14,20 +17,29 @@ class SearchHit:
     code: str  # normalised: upper case, no dot
     display: str  # as printed: "S93.402A"
     title: str
-    title_html: Markup  # the title, escaped, with the matched words in <mark>
     billable: bool
     kind: str  # category | subcategory | code | modifier
     needs_seventh: bool  # ICD-10-CM: a 7th character is required to report it
-    laterality: str | None  # "right" | "left" | "bilateral" | "unspecified side" | None
     excludes1: tuple[str, ...]  # Excludes1 notes of the code and its ancestors
     release: str  # the release label shown with the result
     score: float
-    matched: tuple[str, ...] = ()  # the query words (or their synonyms) this hit matched
+    matched: tuple[str, ...] = ()  # the search terms (stems) this query matched
     chapter: str | None = None  # ICD-10-CM chapter number ("4"), else None
 
     @property
     def url(self) -> str:
         return f"/codes/{self.system}/{self.display}"
+
+    # Worked out when shown, not for every hit: the JSON API never asks for the marked title.
+    @cached_property
+    def title_html(self) -> Markup:
+        """The title, escaped, with the words the query matched in <mark>."""
+        return mark(self.title, frozenset(self.matched))
+
+    @cached_property
+    def laterality(self) -> str | None:
+        """ "right" | "left" | "bilateral" | "unspecified side" (ICD-10-CM), else None."""
+        return laterality(self.title) if self.system == "icd-10-cm" else None
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,9 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from markupsafe import Markup, escape
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -38,7 +37,7 @@ from features.case2code.search.documents import (
     Document,
 )
 from features.case2code.search.hits import SearchHit, SearchResult
-from features.case2code.search.text import STOPWORDS, code_key, fold, stem, tokens, words
+from features.case2code.search.text import STOPWORDS, code_key, stem, tokens, words
 
 FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75}
 COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
@@ -52,35 +51,15 @@ PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
 CONTEXT_CHAPTERS = {"15": -0.3, "16": -0.3}
 TYPO_FACTOR = 0.85
+GROUP_CACHE_SIZE = 4096  # query groups kept per process (then the cache starts afresh)
+GROUP_CACHE_MAX_DOCS = 20_000  # larger matches are recomputed: memory over speed
 FAMILY_FACTOR = 0.7  # a group matched by a sibling code, not the code itself
 ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its expansions
 # Diagnoses are what most searches are after: with equal matches, ICD-10-CM first.
 SYSTEM_PRIOR = np.array([0.15 if s == "icd-10-cm" else 0.0 for s in SEARCHED_SYSTEMS], np.float32)
 
 _GENERIC = re.compile(r"\bunspecified\b|\bnot specified\b|\bwithout complications?\b|\bNOS\b", re.I)
-_LATERALITY = (
-    (re.compile(r"\bbilateral\b", re.I), "bilateral"),
-    (re.compile(r"\bright\b", re.I), "right"),
-    (re.compile(r"\bleft\b", re.I), "left"),
-    (
-        re.compile(
-            r"\bunspecified (side|ear|eye|limb|upper limb|lower limb|hand|foot|knee|hip|"
-            r"shoulder|elbow|wrist|ankle|arm|leg|thigh|lower leg|forearm|upper arm|"
-            r"breast|kidney|lung|ovary|fallopian tube|finger|toe|orbit)\b",
-            re.I,
-        ),
-        "unspecified side",
-    ),
-)
 _NOT_CONTENT = frozenset({"unspecified", "specified", "not", "organism"})
-_WORD_PARTS = re.compile(r"([A-Za-z0-9]+)")
-
-
-def laterality(title: str) -> str | None:
-    for pattern, side in _LATERALITY:
-        if pattern.search(title):
-            return side
-    return None
 
 
 @dataclass
@@ -95,12 +74,16 @@ class _Match:
     @classmethod
     def merge(cls, docs: np.ndarray, score: np.ndarray, title: np.ndarray) -> _Match:
         """Rows of possibly repeated documents: each document once, with its best row."""
-        order = np.lexsort((-score, docs))
+        if not len(docs):
+            return cls(docs, score, title)
+        order = np.argsort(docs, kind="stable")
         docs, score, title = docs[order], score[order], title[order]
         first = np.ones(len(docs), bool)
         first[1:] = docs[1:] != docs[:-1]
         starts = np.flatnonzero(first)
-        return cls(docs[starts], score[starts], np.maximum.reduceat(title, starts))
+        return cls(
+            docs[starts], np.maximum.reduceat(score, starts), np.maximum.reduceat(title, starts)
+        )
 
     @classmethod
     def either(cls, options: list[_Match]) -> _Match:
@@ -129,9 +112,14 @@ class _Match:
         )
 
     def both(self, other: _Match) -> _Match:
-        docs, mine, theirs = np.intersect1d(
-            self.docs, other.docs, assume_unique=True, return_indices=True
-        )
+        # Both are sorted and unique: look the smaller up in the larger (no sort needed).
+        small, large = (self, other) if len(self.docs) <= len(other.docs) else (other, self)
+        at = np.searchsorted(large.docs, small.docs)
+        found = at < len(large.docs)
+        found[found] = large.docs[at[found]] == small.docs[found]
+        s_idx, l_idx = np.flatnonzero(found), at[found]
+        mine, theirs = (s_idx, l_idx) if small is self else (l_idx, s_idx)
+        docs = small.docs[s_idx]
         return _Match(
             docs,
             self.score[mine] + other.score[theirs],
@@ -147,11 +135,25 @@ class _Match:
 
 
 @dataclass
+class _GroupMatch:
+    """A group's matches and what the result says about it."""
+
+    match: _Match | None = None
+    corrections: dict[str, str] = field(default_factory=dict)
+    terms: set[int] = field(default_factory=set)
+    first_terms: set[int] = field(default_factory=set)  # its first word's
+    phrases: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Group:
     """One concept of the query: a word, or a phrase with the words it stands for."""
 
     label: str
-    alternatives: list[list[str]]  # each a list of words that must all match
+    alternatives: list[list[str]]  # each a list of words that must all match; the typed first
+    # The words as typed count less than what they stand for ("htn" in a quality-measure title
+    # is not what a coder typing HTN is after), unless the list names them too ("wrist").
+    typed_weight: float = 1.0
 
 
 class SearchIndex:
@@ -165,6 +167,7 @@ class SearchIndex:
         self.releases: list[str] = []
         self.chapters: list[str | None] = []
         self.excludes1: dict[int, tuple[str, ...]] = {}
+        self.excludes1_up: dict[int, tuple[str, ...]] = {}  # with the parents', filled as asked
         self.system_id = np.zeros(0, np.int8)
         self.billable = np.zeros(0, bool)
         self.needs_seventh = np.zeros(0, bool)
@@ -197,7 +200,9 @@ class SearchIndex:
         self.code_sorted: list[str] = []
         self.code_docs = np.zeros(0, np.int32)
         self.synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
-        self.title_stems: list[str] = []  # each title's search terms, space separated
+        self.title_stems: list[str] = []  # each title's search terms, spaced: " a b c "
+        self.filters: dict[tuple[object, ...], np.ndarray] = {}  # _filter's masks
+        self.groups: dict[tuple[object, ...], _GroupMatch] = {}  # _group's answers
         self.chapter_names: list[str] = []
         self.release_names: tuple[str, ...] = ()
 
@@ -222,13 +227,13 @@ class SearchIndex:
         title_stems = [""] * n
         for d, doc in enumerate(documents):
             seen: set[str] = set()
-            for field, text in doc.texts:
+            for source, text in doc.texts:
                 if skip and (doc.system, doc.code, text) in skip:
                     continue
-                if field in (TITLE, INCLUSION):
+                if source in (TITLE, INCLUSION):
                     harvest_texts.append(text)
-                weight = FIELD_WEIGHTS[field]
-                in_title = field == TITLE
+                weight = FIELD_WEIGHTS[source]
+                in_title = source == TITLE
                 count = 0
                 title_terms: list[str] = []
                 for word in words(text):
@@ -254,7 +259,7 @@ class SearchIndex:
                         count += term not in _NOT_CONTENT
                 if in_title:
                     title_len[d] = max(count, 1)
-                    title_stems[d] = " ".join(title_terms)
+                    title_stems[d] = f" {' '.join(title_terms)} "  # spaced: phrase lookups
             surface_df.update(seen)
         self.terms = [""] * len(term_ids)
         for term, tid in term_ids.items():
@@ -353,16 +358,30 @@ class SearchIndex:
         billable_only: bool = False,
         chapter: str | None = None,
         limit: int = 20,
+        complete: bool = True,
     ) -> SearchResult:
+        """Best first. `complete`: the last word may be unfinished (active search)."""
         allowed = self._filter(system, billable_only, chapter)
         key = code_key(query)
         if key is not None and tuple(words(query)) not in self.synonyms:  # "dm2" is words
             found = self._code_search(query, key, allowed, limit)
             if found.hits:
                 return found
-        return self._word_search(query, allowed, limit)
+        return self._word_search(query, allowed, limit, complete and not query.endswith(" "))
 
     def _filter(self, system: str | None, billable_only: bool, chapter: str | None) -> np.ndarray:
+        """Which documents the filters let through (kept: there are few combinations)."""
+        key = (system, billable_only, chapter)
+        known = self.filters.get(key)
+        if known is None:
+            known = self._make_filter(system, billable_only, chapter)
+            if len(self.filters) < 64:  # 190 kB each
+                self.filters[key] = known
+        return known
+
+    def _make_filter(
+        self, system: str | None, billable_only: bool, chapter: str | None
+    ) -> np.ndarray:
         allowed = np.ones(len(self.codes), bool)
         if system:
             allowed &= self.system_id == SEARCHED_SYSTEMS.index(system)
@@ -388,7 +407,7 @@ class SearchIndex:
         )
         order = np.lexsort((docs, self.code_len[docs], rank)) if len(docs) else docs
         chosen = docs[order][:limit]
-        hits = [self._hit(int(d), 100.0 - i, set()) for i, d in enumerate(chosen)]
+        hits = [self._hit(int(d), 100.0 - i, ()) for i, d in enumerate(chosen)]
         return SearchResult(
             query, hits, total=len(docs), mode="code", release_names=self.release_names
         )
@@ -412,7 +431,12 @@ class SearchIndex:
                     alternatives = self.synonyms[phrase]
                     label = " ".join(phrase)
                     expansions[label] = " / ".join(" ".join(a) for a in alternatives)
-                    groups.append(_Group(label, [list(phrase), *map(list, alternatives)]))
+                    typed, others = list(phrase), [list(a) for a in alternatives]
+                    if typed in others:
+                        others.remove(typed)
+                        groups.append(_Group(label, [typed, *others]))
+                    else:
+                        groups.append(_Group(label, [typed, *others], ORIGINAL_FACTOR))
                     i += length
                     break
             else:
@@ -475,42 +499,25 @@ class SearchIndex:
         best = min(near, key=lambda m: (m[1], -self.surface_df.get(m[0], 0)))[0]
         return best if stem(best) in self.term_ids else None
 
-    def _word_search(self, query: str, allowed: np.ndarray, limit: int) -> SearchResult:
+    def _word_search(
+        self, query: str, allowed: np.ndarray, limit: int, typing: bool
+    ) -> SearchResult:
         groups, expansions, corrections = self._parse(query)
         if not groups:
             return SearchResult(query, [], 0, "words", release_names=self.release_names)
-        typing = not query.endswith(" ")
         matched_terms: set[int] = set()
         lead_terms: set[int] = set()  # the first word's terms: a title may start with them
         phrases: list[str] = []  # words that should stand side by side in the title
         matches: list[_Match] = []
         for g, group in enumerate(groups):
-            options: list[_Match] = []
-            for a, alternative in enumerate(group.alternatives):
-                kept = [w for w in alternative if w not in STOPWORDS]
-                # The abbreviation as typed counts less than what it stands for: "htn" in a
-                # quality-measure title is not what a coder typing HTN is after.
-                factor = ORIGINAL_FACTOR if a == 0 and len(group.alternatives) > 1 else 1.0
-                found: _Match | None = None
-                for j, word in enumerate(kept):
-                    last = typing and g == len(groups) - 1 and a == 0 and j == len(kept) - 1
-                    variants, corrected = self._resolve(word, last)
-                    if not variants:
-                        found = None
-                        break
-                    if corrected:
-                        corrections[word] = corrected
-                    matched_terms.update(t for t, _ in variants)
-                    if g == 0 and j == 0:
-                        lead_terms.update(t for t, _ in variants)
-                    word_match = self._postings(variants, factor)
-                    found = word_match if found is None else found.both(word_match)
-                if found is not None and kept:
-                    options.append(found.scaled(1.0 / len(kept)))
-                    if len(kept) > 1:
-                        phrases.append(" ".join(stem(w) for w in kept))
-            if options:
-                matches.append(_Match.either(options))
+            found = self._group(group, typing and g == len(groups) - 1)
+            corrections.update(found.corrections)
+            matched_terms.update(found.terms)
+            phrases.extend(found.phrases)
+            if g == 0:
+                lead_terms.update(found.first_terms)
+            if found.match is not None:
+                matches.append(found.match)
         partial = len(matches) < len(groups)
         docs = np.zeros(0, np.int32)
         best: _Match | None = None
@@ -539,7 +546,7 @@ class SearchIndex:
         if len(typed) > 1:
             phrases.append(" ".join(typed))
         scores = self._rank(best, lead_terms)
-        keep = min(len(docs), limit * 4 + 20)
+        keep = min(len(docs), limit * 2 + 20)
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
         )
@@ -558,6 +565,43 @@ class SearchIndex:
             partial,
             release_names=self.release_names,
         )
+
+    def _group(self, group: _Group, typing: bool) -> _GroupMatch:
+        """What one group of the query matches; kept for the next query that has it (the
+        index never changes, and the same words come back all day)."""
+        key = (group.label, group.typed_weight, typing)
+        known = self.groups.get(key)
+        if known is not None:
+            return known
+        found = _GroupMatch()
+        options: list[_Match] = []
+        for a, alternative in enumerate(group.alternatives):
+            kept = [w for w in alternative if w not in STOPWORDS]
+            factor = group.typed_weight if a == 0 else 1.0
+            match: _Match | None = None
+            for j, word in enumerate(kept):
+                variants, corrected = self._resolve(word, typing and a == 0 and j == len(kept) - 1)
+                if not variants:
+                    match = None
+                    break
+                if corrected:
+                    found.corrections[word] = corrected
+                found.terms.update(t for t, _ in variants)
+                if j == 0 and a == 0:
+                    found.first_terms.update(t for t, _ in variants)
+                word_match = self._postings(variants, factor)
+                match = word_match if match is None else match.both(word_match)
+            if match is not None and kept:
+                options.append(match.scaled(1.0 / len(kept)))
+                if len(kept) > 1:
+                    found.phrases.append(" ".join(stem(w) for w in kept))
+        if options:
+            found.match = _Match.either(options)
+        if len(self.groups) >= GROUP_CACHE_SIZE:
+            self.groups.clear()
+        if found.match is None or len(found.match.docs) <= GROUP_CACHE_MAX_DOCS:
+            self.groups[key] = found
+        return found
 
     def _family_match(self, matches: list[_Match]) -> _Match:
         """Codes matching every group when a group may also be matched by a sibling code.
@@ -625,11 +669,9 @@ class SearchIndex:
         if not phrases:
             return np.zeros(len(docs), np.float32)
         wanted = [f" {p} " for p in phrases]
+        stems = self.title_stems
         return np.array(
-            [
-                PHRASE_BONUS * any(p in f" {self.title_stems[d]} " for p in wanted)
-                for d in docs.tolist()
-            ],
+            [PHRASE_BONUS * any(p in stems[d] for p in wanted) for d in docs.tolist()],
             np.float32,
         )
 
@@ -658,6 +700,7 @@ class SearchIndex:
         """A 7-character code stands in for its parent unless the query named the encounter."""
         hits: list[SearchHit] = []
         shown: set[int] = set()
+        terms = tuple(sorted(self.terms[t] for t in matched))
         for d, score in zip(docs.tolist(), scores.tolist(), strict=True):
             parent = int(self.seventh_parent[d])
             if parent >= 0 and allowed[parent] and not (self.seventh_terms.get(d, set()) & matched):
@@ -665,49 +708,39 @@ class SearchIndex:
             if d in shown:
                 continue
             shown.add(d)
-            hits.append(self._hit(d, score, matched))
+            hits.append(self._hit(d, score, terms))
             if len(hits) == limit:
                 break
         return hits
 
-    def _hit(self, d: int, score: float, matched: set[int]) -> SearchHit:
+    def _excludes1(self, d: int) -> tuple[str, ...]:
+        """The code's own Excludes1 notes and those of its parents up to the category."""
+        known = self.excludes1_up.get(d)
+        if known is None:
+            notes: list[str] = []
+            at = d
+            while at >= 0:
+                notes.extend(n for n in self.excludes1.get(at, ()) if n not in notes)
+                at = int(self.parent[at])
+            known = self.excludes1_up[d] = tuple(notes)
+        return known
+
+    def _hit(self, d: int, score: float, matched_terms: tuple[str, ...]) -> SearchHit:
         title = self.titles[d]
-        notes: list[str] = []
-        at = d
-        for _ in range(4):  # the code's own Excludes1 and those of its category and parents
-            notes.extend(n for n in self.excludes1.get(at, ()) if n not in notes)
-            at = int(self.parent[at])
-            if at < 0:
-                break
         return SearchHit(
             system=self.systems[d],
             code=self.codes[d],
             display=self.displays[d],
             title=title,
-            title_html=self._mark(title, matched),
             billable=bool(self.billable[d]),
             kind=self.kinds[d],
             needs_seventh=bool(self.needs_seventh[d]),
-            laterality=laterality(title) if self.systems[d] == "icd-10-cm" else None,
-            excludes1=tuple(notes),
+            excludes1=self._excludes1(d),
             release=self.releases[d],
-            score=round(float(score), 3),
-            matched=tuple(sorted(self.terms[t] for t in matched)),
+            score=score,
+            matched=matched_terms,
             chapter=self.chapters[d],
         )
-
-    def _mark(self, title: str, matched: set[int]) -> Markup:
-        if not matched:
-            return escape(title)
-        wanted = {self.terms[t] for t in matched}
-        parts = _WORD_PARTS.split(title)
-        out = []
-        for i, part in enumerate(parts):
-            if i % 2 and stem(fold(part)) in wanted:
-                out.append(f"<mark>{escape(part)}</mark>")
-            else:
-                out.append(str(escape(part)))
-        return Markup("".join(out))  # noqa: S704 (every part escaped above)
 
 
 def _generic(title: str) -> float:

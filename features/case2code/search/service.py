@@ -15,6 +15,7 @@ import os
 import pickle
 import tempfile
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import structlog
@@ -34,11 +35,24 @@ from portal import runtime
 log = structlog.get_logger("case2code.search")
 
 CHECK_EVERY_S = 5.0  # how often a process asks whether an import changed the releases
-INDEX_FORMAT = 1  # bump when SearchIndex's fields change: old files are then ignored
+INDEX_FORMAT = 3  # bump when the meaning of SearchIndex's fields changes
+
+
+class _Results:
+    """Results of repeated queries (the search box's popular words, active search re-asking
+    after a back button), for the index they came from."""
+
+    def __init__(self) -> None:
+        self.index: SearchIndex | None = None
+        self.entries: OrderedDict[tuple[object, ...], SearchResult] = OrderedDict()
+
+    def reset(self, index: SearchIndex) -> None:
+        self.index, self.entries = index, OrderedDict()
 
 
 class _State:
     def __init__(self) -> None:
+        self.results = _Results()
         self.index: SearchIndex | None = None
         self.signature = ""
         self.checked_at = 0.0
@@ -75,18 +89,37 @@ async def search(
     chapter: str | None = None,
     limit: int = 20,
     wait: bool = False,
+    complete: bool = True,
 ) -> SearchResult:
     """Search the catalog. Before this process has an index at all, SearchUnavailable (or,
-    with `wait`, the time it takes to load or build it: seconds, not a request's worth)."""
+    with `wait`, the time it takes to load or build it: seconds, not a request's worth).
+
+    `complete`: read the last word as still being typed ("pneumo" -> pneumonia, ...), as the
+    search box does; callers with whole words (case to code) turn it off."""
     text = validate(query, system, limit)
     index = await current_index(wait=wait)
-    return index.search(
+    key = (text, system or None, billable_only, chapter or None, limit, complete)
+    cache = _state.results
+    if cache.index is not index:
+        cache.reset(index)
+    found = cache.entries.get(key)
+    if found is not None:
+        cache.entries.move_to_end(key)
+        return found
+    found = index.search(
         text,
         system=system or None,
         billable_only=billable_only,
         chapter=chapter or None,
         limit=limit,
+        complete=complete,
     )
+    size = runtime.current().settings.search_cache_size
+    if size:
+        cache.entries[key] = found
+        if len(cache.entries) > size:
+            cache.entries.popitem(last=False)
+    return found
 
 
 async def chapters() -> list[str]:
@@ -156,8 +189,8 @@ async def _load_or_build(signature: str) -> SearchIndex:
 def _read(path: Path) -> SearchIndex:
     with path.open("rb") as handle:
         index = pickle.load(handle)  # noqa: S301 (our own file, in our own state folder)
-    if not isinstance(index, SearchIndex):
-        raise TypeError("not a search index")
+    if not isinstance(index, SearchIndex) or index.__dict__.keys() != SearchIndex().__dict__.keys():
+        raise TypeError("not a search index of this version")
     return index
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from html import escape
+
+from markupsafe import Markup
 
 # Words that carry no meaning for finding a code. "without" and "other" stay: ICD-10-CM titles
 # turn on them ("without complications"); "with" goes, "htn with ckd" is found by its conditions.
@@ -76,3 +79,40 @@ def code_key(query: str) -> str | None:
     if not any(ch.isdigit() for ch in text):
         return None  # "flu", "copd": words, not codes
     return text.replace(".", "").upper()
+
+
+_LATERALITY = (
+    (re.compile(r"\bbilateral\b", re.I), "bilateral"),
+    (re.compile(r"\bright\b", re.I), "right"),
+    (re.compile(r"\bleft\b", re.I), "left"),
+    (
+        re.compile(
+            r"\bunspecified (side|ear|eye|limb|upper limb|lower limb|hand|foot|knee|hip|"
+            r"shoulder|elbow|wrist|ankle|arm|leg|thigh|lower leg|forearm|upper arm|"
+            r"breast|kidney|lung|ovary|fallopian tube|finger|toe|orbit)\b",
+            re.I,
+        ),
+        "unspecified side",
+    ),
+)
+_WORD_PARTS = re.compile(r"([A-Za-z0-9]+)")
+
+
+@lru_cache(maxsize=65_536)  # titles repeat from search to search
+def laterality(title: str) -> str | None:
+    """The side a title names: "right", "left", "bilateral", "unspecified side" or None."""
+    for pattern, side in _LATERALITY:
+        if pattern.search(title):
+            return side
+    return None
+
+
+def mark(title: str, terms: frozenset[str]) -> Markup:
+    """`title` escaped, each word whose search term is in `terms` in <mark>."""
+    parts = _WORD_PARTS.split(title)
+    for i in range(len(parts)):
+        if i % 2 and stem(parts[i].lower()) in terms:
+            parts[i] = f"<mark>{parts[i]}</mark>"  # a word part: letters and digits only
+        else:
+            parts[i] = escape(parts[i], quote=True)
+    return Markup("".join(parts))  # noqa: S704 (every part escaped or alphanumeric)
