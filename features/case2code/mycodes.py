@@ -7,6 +7,7 @@ creates, so they are idempotent on PostgreSQL and SQLite alike.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from features.case2code import catalog
 from features.case2code.mycodes_tables import MyCode, RecentSearch
 from features.case2code.search.hits import MAX_QUERY_CHARS
 from features.case2code.systems import SYSTEMS, CodeFormatError, System, system_for
+from portal import runtime
 from portal.errors import NotFound, ValidationFailed
 
 MAX_NOTE_CHARS = 2000
@@ -88,26 +90,29 @@ async def _drop_if_empty(account_id: int, system: str, code: str) -> None:
 
 async def set_star(account_id: int, system: str, code: str, starred: bool) -> None:
     """Star or unstar a code: a state, not a toggle, so a repeated request changes nothing."""
-    now = _now()
-    if starred:
-        await MyCode.raw(
-            "INSERT INTO case2code_my_code "
-            "(account_id, system, code, starred, note, created_at, updated_at) "
-            "VALUES ({}, {}, {}, {}, '', {}, {}) "
-            "ON CONFLICT (account_id, system, code) "
-            "DO UPDATE SET starred = excluded.starred, updated_at = excluded.updated_at",
-            account_id,
-            system,
-            code,
-            True,
-            now,
-            now,
+    try:
+        now = _now()
+        if starred:
+            await MyCode.raw(
+                "INSERT INTO case2code_my_code "
+                "(account_id, system, code, starred, note, created_at, updated_at) "
+                "VALUES ({}, {}, {}, {}, '', {}, {}) "
+                "ON CONFLICT (account_id, system, code) "
+                "DO UPDATE SET starred = excluded.starred, updated_at = excluded.updated_at",
+                account_id,
+                system,
+                code,
+                True,
+                now,
+                now,
+            )
+            return
+        await MyCode.update({MyCode.starred: False, MyCode.updated_at: now}).where(
+            _key(account_id, system, code)
         )
-        return
-    await MyCode.update({MyCode.starred: False, MyCode.updated_at: now}).where(
-        _key(account_id, system, code)
-    )
-    await _drop_if_empty(account_id, system, code)
+        await _drop_if_empty(account_id, system, code)
+    finally:
+        _forget(account_id)  # after the write: the next read sees it
 
 
 def clean_note(note: str) -> str:
@@ -121,38 +126,58 @@ def clean_note(note: str) -> str:
 
 async def save_note(account_id: int, system: str, code: str, note: str) -> str:
     """Keep (or, when empty, remove) the account's private note on a code; returns it."""
-    text = clean_note(note)
-    now = _now()
-    if text:
-        await MyCode.raw(
-            "INSERT INTO case2code_my_code "
-            "(account_id, system, code, starred, note, created_at, updated_at) "
-            "VALUES ({}, {}, {}, {}, {}, {}, {}) "
-            "ON CONFLICT (account_id, system, code) "
-            "DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at",
-            account_id,
-            system,
-            code,
-            False,
-            text,
-            now,
-            now,
-        )
-    else:
-        await MyCode.update({MyCode.note: "", MyCode.updated_at: now}).where(
-            _key(account_id, system, code)
-        )
-        await _drop_if_empty(account_id, system, code)
-    return text
+    try:
+        text = clean_note(note)
+        now = _now()
+        if text:
+            await MyCode.raw(
+                "INSERT INTO case2code_my_code "
+                "(account_id, system, code, starred, note, created_at, updated_at) "
+                "VALUES ({}, {}, {}, {}, {}, {}, {}) "
+                "ON CONFLICT (account_id, system, code) "
+                "DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at",
+                account_id,
+                system,
+                code,
+                False,
+                text,
+                now,
+                now,
+            )
+        else:
+            await MyCode.update({MyCode.note: "", MyCode.updated_at: now}).where(
+                _key(account_id, system, code)
+            )
+            await _drop_if_empty(account_id, system, code)
+        return text
+    finally:
+        _forget(account_id)  # after the write: the next read sees it
+
+
+# Every signed-in code page shows the reader's star and note: a process keeps each account's
+# rows for `account_cache_s` (as it keeps the account itself), and its own writes drop them.
+_entries: dict[tuple[int, int], tuple[float, dict[tuple[str, str], Entry]]] = {}
+
+
+def _forget(account_id: int) -> None:
+    _entries.pop((id(runtime.current()), account_id), None)
 
 
 async def entry(account_id: int, system: str, code: str) -> Entry:
-    row = (
-        await MyCode.select(MyCode.starred, MyCode.note)
-        .where(_key(account_id, system, code))
-        .first()
-    )
-    return Entry(bool(row["starred"]), row["note"]) if row else Entry(False, "")
+    key = (id(runtime.current()), account_id)
+    hit = _entries.get(key)
+    now = time.monotonic()
+    if hit is None or now - hit[0] >= runtime.current().settings.security.account_cache_s:
+        rows = await MyCode.select(MyCode.system, MyCode.code, MyCode.starred, MyCode.note).where(
+            MyCode.account_id == account_id
+        )
+        if len(_entries) > 10_000:
+            _entries.clear()
+        hit = _entries[key] = (
+            now,
+            {(r["system"], r["code"]): Entry(bool(r["starred"]), r["note"]) for r in rows},
+        )
+    return hit[1].get((system, code), Entry(False, ""))
 
 
 async def starred_among(account_id: int, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -275,3 +300,4 @@ async def delete_account_data(account_id: int) -> None:
     """The feature's account-deletion hook: nothing of the account stays in Case2Code."""
     await MyCode.delete().where(MyCode.account_id == account_id)
     await RecentSearch.delete().where(RecentSearch.account_id == account_id)
+    _forget(account_id)
