@@ -73,7 +73,7 @@ class Change:
     release: ReleaseRef
 
 
-_CODE_COLUMNS = (
+CODE_COLUMNS = (  # a code's columns as CodeView and search documents read them
     Code.system,
     Code.code,
     Code.display,
@@ -146,7 +146,7 @@ async def _views(rows: Iterable[dict[str, Any]]) -> list[CodeView]:
 
 async def _select(where: Any, limit: int | None = None) -> list[CodeView]:
     """Code views matching `where`, in the release's order."""
-    query = Code.select(*_CODE_COLUMNS).where(where).order_by(Code.sort).order_by(Code.code)
+    query = Code.select(*CODE_COLUMNS).where(where).order_by(Code.sort).order_by(Code.code)
     if limit is not None:
         query = query.limit(limit)
     return await _views(await query.output(load_json=True))

@@ -66,20 +66,7 @@ async def load_documents() -> list[Document]:
         index_texts[row["key"]].append(_index_text(row["data"]))
 
     rows = (
-        await Code.select(
-            Code.system,
-            Code.code,
-            Code.display,
-            Code.title,
-            Code.short_title,
-            Code.kind,
-            Code.billable,
-            Code.parent,
-            Code.group_key,
-            Code.release,
-            Code.details,
-            Code.sort,
-        )
+        await Code.select(*catalog.CODE_COLUMNS, Code.sort)
         .where(Code.system.is_in(list(SEARCHED_SYSTEMS)))
         .output(load_json=True)
     )
