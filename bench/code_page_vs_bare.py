@@ -38,10 +38,8 @@ import json
 import secrets
 import sqlite3
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +61,7 @@ from bench.harness import (
     report_problems,
     running_server,
     settings_summary,
+    state_directory,
     warm_up,
 )
 
@@ -210,16 +209,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     check_load_arguments(parser, args)
     return args
-
-
-@contextmanager
-def state_directory(path: Path | None) -> Iterator[Path]:
-    if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-        yield path.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        yield Path(tmp)
 
 
 def measure_all(

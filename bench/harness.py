@@ -23,6 +23,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -525,3 +526,14 @@ def settings_summary(args: argparse.Namespace, loadgen: LoadGen) -> dict[str, An
         "connections": args.connections,
         "threads": args.threads,
     }
+
+
+@contextmanager
+def state_directory(path: Path | None, prefix: str = "portal-bench-") -> Iterator[Path]:
+    """The bench state dir: `path` kept and reused, or a temporary one removed afterwards."""
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        yield Path(tmp)

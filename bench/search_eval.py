@@ -58,17 +58,16 @@ import random
 import re
 import sqlite3
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.harness import BenchError, portal_cli, portal_env
+from bench.harness import BenchError, portal_cli, portal_env, state_directory
 
 SQLITE_FILE = "portal.sqlite3"
 # What search reads (features/case2code/search/documents.py SEARCHED_SYSTEMS) and the index tables.
@@ -771,14 +770,9 @@ def ensure_search_data(state_dir: Path) -> float | None:
     return seconds
 
 
-@contextmanager
-def state_directory(path: Path | None) -> Iterator[Path]:
-    if path is not None:
-        path.mkdir(parents=True, exist_ok=True)
-        yield path.resolve()
-        return
-    with tempfile.TemporaryDirectory(prefix="portal-bench-search-") as tmp:
-        yield Path(tmp)
+def search_state(path: Path | None) -> AbstractContextManager[Path]:
+    """The search benchmarks' state dir (kept at `path`, or a temporary one)."""
+    return state_directory(path, "portal-bench-search-")
 
 
 def use_state_dir(state_dir: Path) -> None:
@@ -851,7 +845,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        with state_directory(args.state_dir) as state_dir:
+        with search_state(args.state_dir) as state_dir:
             ensure_search_data(state_dir)
             catalog = asyncio.run(load_catalog_only(state_dir))
     except BenchError as exc:

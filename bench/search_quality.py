@@ -60,7 +60,7 @@ from bench.search_eval import (
     held_out_triples,
     load_catalog,
     portal_runtime,
-    state_directory,
+    search_state,
 )
 
 TARGET_HIT1 = 0.6
@@ -407,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     scale = QUICK_SCALE if args.quick else 1.0
     try:
-        with state_directory(args.state_dir) as state_dir:
+        with search_state(args.state_dir) as state_dir:
             import_s = ensure_search_data(state_dir)
             prepared = prepare(state_dir, args.seed, scale)
     except BenchError as exc:

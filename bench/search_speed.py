@@ -72,7 +72,7 @@ from bench.harness import (
     settings_summary,
     warm_up,
 )
-from bench.search_eval import ensure_search_data, state_directory
+from bench.search_eval import ensure_search_data, search_state
 from bench.search_quality import FTS_MODES, FtsBaseline, PortalEngine, prepare
 
 TARGET_RATIO = 1 / 3
@@ -442,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     info: dict[str, Any] = {}
     try:
         loadgen = None if args.skip_http else loadgen_from_args(args)
-        with state_directory(args.state_dir) as state_dir:
+        with search_state(args.state_dir) as state_dir:
             summary["import_s"] = ensure_search_data(state_dir)
             firsts, pages, rss_end = measure_server(args, loadgen, state_dir)
             if not args.skip_latency:
