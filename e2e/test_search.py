@@ -175,3 +175,27 @@ async def test_star_a_code_and_find_it_in_my_codes(page: Page) -> None:
     await expect(page.get_by_label("My private note on E11.9")).to_have_value(
         "Check the A1c <b>before</b> coding"
     )
+
+
+async def test_header_search_suggests_as_you_type_and_the_keyboard_opens_one(page: Page) -> None:
+    await page.goto("/")
+    box = page.locator("#header-q")
+    await box.press_sequentially("copd", delay=40)
+    suggestions = page.locator("#header-suggest [data-result-link]")
+    await expect(suggestions.first).to_have_attribute("href", "/codes/icd-10-cm/J44.9")
+    await expect(page.locator("#header-suggest mark").first).to_be_visible()
+    await expect(page).to_have_url(re.compile(r"/$"))  # suggestions do not navigate
+    await box.press("ArrowDown")
+    await expect(suggestions.first).to_be_focused()
+    await page.keyboard.press("ArrowDown")
+    await expect(suggestions.nth(1)).to_be_focused()
+    await page.keyboard.press("Escape")
+    await expect(box).to_be_focused()
+    await box.press("ArrowDown")
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(r"/codes/icd-10-cm/J44\.9$"))
+    # Enter in the box itself runs the full search.
+    await page.locator("#header-q").fill("asthma")
+    await page.locator("#header-q").press("Enter")
+    await expect(page).to_have_url(re.compile(r"/case2code\?q=asthma"))
+    await expect(page.locator(RESULTS).first).to_be_visible()

@@ -196,6 +196,25 @@ async def search_page(
     )
 
 
+SUGGESTIONS = 6
+
+
+@get("/case2code/suggest", name="search-suggest")
+async def suggest(request: PageRequest, q: FromQuery[str] = "") -> Response[Any]:
+    """The header search box's suggestions (an htmx fragment); a plain visit goes to the search
+    page, which shows the same search in full."""
+    if not is_htmx(request):
+        return Redirect(path=SearchForm(q=q[:MAX_QUERY_CHARS]).url(), status_code=303)
+    context: dict[str, Any] = {"result": None, "message": None}
+    if q.strip():
+        try:
+            context["result"] = await search_service.search(q, limit=SUGGESTIONS)
+        except (SearchQueryError, SearchUnavailable) as exc:
+            context["message"] = str(exc)
+    # Always 200: a suggestion box shows its message rather than failing the page around it.
+    return await render(request, "case2code/_suggest.html", context)
+
+
 # My codes --------------------------------------------------------------------------------------
 
 
@@ -318,4 +337,4 @@ async def clear_recent(request: PageRequest) -> Response[Any]:
     return Redirect(path=back, status_code=303)
 
 
-ROUTES = [search_page, my_codes_page, star, note, clear_recent]
+ROUTES = [search_page, suggest, my_codes_page, star, note, clear_recent]

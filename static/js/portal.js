@@ -88,17 +88,26 @@
     });
   });
 
-  // Keyboard: ArrowDown from the search input moves into the results, ArrowUp/ArrowDown move
-  // between them, Enter opens one (a plain link), Escape goes back to the input.
-  function resultLinks() {
-    return Array.from(document.querySelectorAll("#search-results [data-result-link]"));
+  // Keyboard: ArrowDown from a search input moves into its results (the element named by its
+  // data-results, #search-results by default), ArrowUp/ArrowDown move between them, Enter opens
+  // one (a plain link), Escape goes back to the input.
+  function resultsFor(input) {
+    return document.getElementById(input.getAttribute("data-results") || "search-results");
+  }
+  function linksIn(box) {
+    return box ? Array.from(box.querySelectorAll("[data-result-link]")) : [];
   }
   document.addEventListener("keydown", function (event) {
     const el = event.target;
     if (!(el instanceof Element) || event.altKey || event.ctrlKey || event.metaKey) return;
     if (el.matches("[data-search-input]")) {
+      if (event.key === "Escape" && el.getAttribute("data-results")) {
+        const box = resultsFor(el);
+        if (box) box.innerHTML = "";  // the header's suggestions close
+        return;
+      }
       if (event.key !== "ArrowDown") return;
-      const links = resultLinks();
+      const links = linksIn(resultsFor(el));
       if (links.length) {
         event.preventDefault();
         links[0].focus();
@@ -106,9 +115,13 @@
       return;
     }
     if (!el.matches("[data-result-link]")) return;
-    const links = resultLinks();
+    // The search input whose results hold this link.
+    const input = Array.from(document.querySelectorAll("[data-search-input]")).find(function (i) {
+      const results = resultsFor(i);
+      return results && results.contains(el);
+    });
+    const links = input ? linksIn(resultsFor(input)) : [];
     const at = links.indexOf(el);
-    const input = document.querySelector("[data-search-input]");
     if (event.key === "ArrowDown" && at < links.length - 1) {
       event.preventDefault();
       links[at + 1].focus();

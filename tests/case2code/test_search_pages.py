@@ -281,3 +281,27 @@ async def test_signed_in_readers_get_a_star_per_result(client: PortalClient) -> 
     assert 'aria-pressed="true"' in html[start : start + 1200]
     # Without JavaScript the star comes back to these results.
     assert 'name="next" value="/case2code?q=e11.9"' in html
+
+
+@pytest.mark.usefixtures("search_ready")
+async def test_header_suggestions_are_a_fragment_for_htmx_and_a_redirect_otherwise(app) -> None:
+    async with PortalClient(app) as c:
+        fragment = await c.get(
+            "/case2code/suggest", params={"q": "copd"}, headers={"HX-Request": "true"}
+        )
+        assert fragment.status_code == 200
+        assert "<html" not in fragment.text
+        assert 'href="/codes/icd-10-cm/J44.9" data-result-link' in fragment.text
+        assert "All results for “copd”" in fragment.text
+        empty = await c.get("/case2code/suggest", params={"q": " "}, headers={"HX-Request": "true"})
+        assert empty.status_code == 200 and "data-result-link" not in empty.text
+        long = await c.get(
+            "/case2code/suggest", params={"q": "x" * 201}, headers={"HX-Request": "true"}
+        )
+        assert long.status_code == 200 and "the limit is 200" in long.text
+        hostile = await c.get(
+            "/case2code/suggest", params={"q": "<script>zz"}, headers={"HX-Request": "true"}
+        )
+        assert "<script>zz" not in hostile.text and "&lt;script&gt;zz" in hostile.text
+        plain = await c.get("/case2code/suggest", params={"q": "copd"})
+    assert plain.status_code == 303 and plain.headers["location"] == "/case2code?q=copd"
