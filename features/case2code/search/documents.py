@@ -5,6 +5,7 @@ that names it (title, short title, inclusion terms, category "includes", index-t
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,11 @@ SEARCHED_SYSTEMS = ("icd-10-cm", "icd-10-pcs", "hcpcs", "cpt")
 
 # Texts by field; the index weighs them (index.FIELD_WEIGHTS).
 TITLE, SHORT, INCLUSION, INCLUDES, INDEX = "title", "short", "inclusion", "includes", "index"
+# What other codes' notes call a code: "tuberculous enteritis (A18.32)" in an Excludes1 note.
+XREF = "xref"
+XREF_NOTES = ("excludes1", "excludes2", "codeFirst", "codeAlso", "useAdditionalCode")
+_REFERENCE = re.compile(r"^(?P<text>[^()]+?)\s*\((?P<codes>[^()]+)\)\s*$")
+_REFERENCED_CODE = re.compile(r"^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?-?$")
 
 
 @dataclass(slots=True)
@@ -33,6 +39,7 @@ class Document:
     seventh_meaning: str | None = None  # a 7-character code's 7th character ("initial encounter")
     excludes1: tuple[str, ...] = ()
     texts: list[tuple[str, str]] = field(default_factory=list)  # (field, text)
+    notes: tuple[str, ...] = ()  # its notes that may name other codes (XREF_NOTES)
     sort: int = 0
 
 
@@ -89,6 +96,7 @@ async def load_documents() -> list[Document]:
             needs_seventh=bool(details.get("needs_seventh")),
             seventh_meaning=(details.get("seventh_char") or {}).get("meaning"),
             excludes1=tuple(notes.get("excludes1", ())),
+            notes=tuple(n for key in XREF_NOTES for n in notes.get(key, ())) if cm else (),
             sort=r["sort"] or 0,
         )
         doc.texts.append((TITLE, r["title"]))
@@ -99,4 +107,31 @@ async def load_documents() -> list[Document]:
         if cm:
             doc.texts.extend((INDEX, t) for t in index_texts.get(r["code"], ()))
         documents.append(doc)
+    _add_references(documents)
     return documents
+
+
+def references(note: str) -> tuple[str, list[str]]:
+    """A note's text and the codes it names, normalised: "gestational diabetes (O24.4-)" ->
+    ("gestational diabetes", ["O244"]); ranges ("A04.0-A04.4") name no single code."""
+    found = _REFERENCE.match(note.strip())
+    if not found:
+        return "", []
+    text = found["text"].strip(" ,;:").removeprefix("if applicable,").strip()
+    codes = [c.strip().replace(".-", "-") for c in found["codes"].split(",")]
+    return text, [c.replace(".", "").rstrip("-") for c in codes if _REFERENCED_CODE.match(c)]
+
+
+def _add_references(documents: list[Document]) -> None:
+    """Give each ICD-10-CM code the names other codes' notes use for it."""
+    by_code = {d.code: d for d in documents if d.system == "icd-10-cm"}
+    named: dict[str, set[str]] = defaultdict(set)
+    for doc in by_code.values():
+        for note in doc.notes:
+            text, codes = references(note)
+            if len(text) >= 4:
+                for code in codes:
+                    if code in by_code and code != doc.code:
+                        named[code].add(text)
+    for code, texts in named.items():
+        by_code[code].texts.extend((XREF, t) for t in sorted(texts))

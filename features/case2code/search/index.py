@@ -34,12 +34,13 @@ from features.case2code.search.documents import (
     SEARCHED_SYSTEMS,
     SHORT,
     TITLE,
+    XREF,
     Document,
 )
 from features.case2code.search.hits import SearchHit, SearchResult
 from features.case2code.search.text import STOPWORDS, code_key, stem, tokens, words
 
-FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75}
+FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75, XREF: 0.7}
 COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
 BILLABLE_BONUS = 0.5
 GENERIC_BONUS = 0.4  # "unspecified", "without complications": a bare condition's default code
