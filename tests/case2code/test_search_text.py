@@ -91,3 +91,17 @@ def test_matched_words_are_marked_and_the_rest_escaped() -> None:
     assert str(mark("Fractures of wrist", frozenset({"fracture"}))) == (
         "<mark>Fractures</mark> of wrist"
     )
+
+
+def test_notes_that_name_other_codes_are_read_as_names_for_them() -> None:
+    from features.case2code.search.documents import references
+
+    assert references("tuberculous enteritis (A18.32)") == ("tuberculous enteritis", ["A1832"])
+    assert references("gestational diabetes (O24.4-)") == ("gestational diabetes", ["O244"])
+    assert references("bacterial foodborne intoxications, NEC (A05.-)")[1] == ["A05"]
+    assert references("influenza with involvement of gastrointestinal tract (J09.X3, J10.2)") == (
+        "influenza with involvement of gastrointestinal tract",
+        ["J09X3", "J102"],
+    )
+    assert references("Escherichia coli infection (A04.0-A04.4)")[1] == []  # a range
+    assert references("code to identify control using:") == ("", [])
