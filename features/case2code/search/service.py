@@ -122,21 +122,17 @@ async def search(
     return found
 
 
-async def chapters() -> list[str]:
-    """The ICD-10-CM chapter numbers the chapter filter offers."""
-    return list((await current_index()).chapter_names)
-
-
 async def current_index(wait: bool = True) -> SearchIndex:
     state = _state
     if state.index is not None and time.monotonic() - state.checked_at < CHECK_EVERY_S:
         return state.index
     if state.index is None and not wait:
+        if state.first is not None and state.first.done():
+            # Done without an index: it failed (logged below); the next request tries again.
+            state.first = None
         if state.first is None:
-            state.first = asyncio.create_task(current_index(), name="search index")
-        if not state.first.done():
-            raise SearchUnavailable()
-        return state.first.result()
+            state.first = asyncio.create_task(_first_load(), name="search index")
+        raise SearchUnavailable()
     async with state.lock:
         if state.index is not None and time.monotonic() - state.checked_at < CHECK_EVERY_S:
             return state.index
@@ -151,8 +147,19 @@ async def current_index(wait: bool = True) -> SearchIndex:
         return state.index
 
 
+async def _first_load() -> None:
+    try:
+        await current_index()
+    except Exception:
+        log.exception("search index could not be loaded or built")
+
+
 async def _rebuild(signature: str) -> None:
-    index = await _load_or_build(signature)
+    try:
+        index = await _load_or_build(signature)
+    except Exception:  # the previous index keeps answering; the next check tries again
+        log.exception("search index rebuild failed")
+        return
     _state.index, _state.signature = index, signature
 
 
