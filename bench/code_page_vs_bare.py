@@ -51,11 +51,11 @@ from bench.harness import (
     LoadGen,
     Page,
     add_load_arguments,
-    alternate_rounds,
     check_load_arguments,
     fetch_ok,
     free_port,
     loadgen_from_args,
+    page_vs_bare_rounds,
     portal_cli,
     ratio,
     report_problems,
@@ -242,20 +242,12 @@ def measure_all(
         )
         check_pages(base_url, pages)
 
-        def after_round(i: int) -> None:
-            figures = "   ".join(
-                f"{item.key} {item.page.rounds[-1].rps:7.1f} / bare {item.bare.rounds[-1].rps:7.1f}"
-                for item in pages
-            )
-            print(f"round {i + 1}/{args.rounds}: {figures} req/s", file=sys.stderr)
-
-        alternate_rounds(
+        page_vs_bare_rounds(
             loadgen,
             base_url,
-            [(item.page, item.bare) for item in pages],
+            [(item.key, item.page, item.bare) for item in pages],
             args.rounds,
             args.duration,
-            after_round,
         )
     return pages, info
 

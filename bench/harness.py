@@ -466,6 +466,28 @@ def alternate_rounds(
             after_round(i)
 
 
+def page_vs_bare_rounds(
+    loadgen: LoadGen,
+    base_url: str,
+    pairs: Sequence[tuple[str, Page, Page]],
+    rounds: int,
+    duration: float,
+) -> None:
+    """`alternate_rounds` over (label, page, its bare page) pairs, each round's figures on
+    stderr as it ends."""
+
+    def after_round(i: int) -> None:
+        figures = "   ".join(
+            f"{label} {page.rounds[-1].rps:7.1f} / bare {bare.rounds[-1].rps:7.1f}"
+            for label, page, bare in pairs
+        )
+        print(f"round {i + 1}/{rounds}: {figures} req/s", file=sys.stderr)
+
+    alternate_rounds(
+        loadgen, base_url, [(page, bare) for _, page, bare in pairs], rounds, duration, after_round
+    )
+
+
 def report_problems(pages: Sequence[Page], loadgen: LoadGen) -> list[str]:
     """Warn on stderr about non-2xx responses or socket errors; the list of problems."""
     problems = [

@@ -33,11 +33,11 @@ from bench.harness import (
     BenchError,
     Page,
     add_load_arguments,
-    alternate_rounds,
     check_load_arguments,
     check_ok,
     free_port,
     loadgen_from_args,
+    page_vs_bare_rounds,
     ratio,
     report_problems,
     running_server,
@@ -73,15 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     warm_up(loadgen, base_url, [home, bare], args.warmup)
                     check_ok(base_url, [HOME_PATH, BARE_PATH])
 
-                def after_round(i: int) -> None:
-                    print(
-                        f"round {i + 1}/{args.rounds}: home {home.rounds[-1].rps:9.1f} req/s"
-                        f"   bare {bare.rounds[-1].rps:9.1f} req/s",
-                        file=sys.stderr,
-                    )
-
-                alternate_rounds(
-                    loadgen, base_url, [(home, bare)], args.rounds, args.duration, after_round
+                page_vs_bare_rounds(
+                    loadgen, base_url, [("home", home, bare)], args.rounds, args.duration
                 )
     except BenchError as exc:
         print(f"home_vs_bare: {exc}", file=sys.stderr)

@@ -61,11 +61,11 @@ from bench.harness import (
     LoadGen,
     Page,
     add_load_arguments,
-    alternate_rounds,
     check_load_arguments,
     fetch_ok,
     free_port,
     loadgen_from_args,
+    page_vs_bare_rounds,
     ratio,
     report_problems,
     server_process,
@@ -288,20 +288,12 @@ def run_rounds(
         check_search(base_url, item)
     warm_up(loadgen, base_url, [p for i in pages for p in (i.page, i.bare)], args.warmup)
 
-    def after_round(i: int) -> None:
-        figures = "   ".join(
-            f"{item.query!r} {item.page.rounds[-1].rps:7.1f} / bare {item.bare.rounds[-1].rps:7.1f}"
-            for item in pages
-        )
-        print(f"round {i + 1}/{args.rounds}: {figures} req/s", file=sys.stderr)
-
-    alternate_rounds(
+    page_vs_bare_rounds(
         loadgen,
         base_url,
-        [(item.page, item.bare) for item in pages],
+        [(repr(item.query), item.page, item.bare) for item in pages],
         args.rounds,
         args.duration,
-        after_round,
     )
     return pages
 

@@ -7,13 +7,14 @@ taking a web request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from jinja2 import Environment
 from piccolo.engine.base import Engine
 
 from portal.feature import Feature
 from portal.jobs.service import JobRegistry
+from portal.recent_reads import RecentReads
 from portal.settings import Settings
 
 
@@ -34,8 +35,15 @@ class Runtime:
     jobs: JobRegistry
     kv: KeyValueStore
     meter_cache: KeyValueStore  # the meters' hot path: Redis in full mode, memory embedded
-    # Signed-in accounts as of a moment ago, by id (accounts.service.get_account): per process.
-    account_cache: dict[int, tuple[float, Any]] = field(default_factory=dict)
+    # Per-process caches of rows read a moment ago, by what they hold (see recent()).
+    recent_reads: dict[str, RecentReads] = field(default_factory=dict)
+
+    def recent(self, name: str) -> RecentReads:
+        """The process's RecentReads for `name`, kept for `account_cache_s`."""
+        reads = self.recent_reads.get(name)
+        if reads is None:
+            reads = self.recent_reads[name] = RecentReads(self.settings.security.account_cache_s)
+        return reads
 
 
 _current: Runtime | None = None

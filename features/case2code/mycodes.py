@@ -7,7 +7,6 @@ creates, so they are idempotent on PostgreSQL and SQLite alike.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -155,29 +154,21 @@ async def save_note(account_id: int, system: str, code: str, note: str) -> str:
 
 
 # Every signed-in code page shows the reader's star and note: a process keeps each account's
-# rows for `account_cache_s` (as it keeps the account itself), and its own writes drop them.
-_entries: dict[tuple[int, int], tuple[float, dict[tuple[str, str], Entry]]] = {}
-
-
+# rows as it keeps the account itself (portal.recent_reads), and its own writes drop them.
 def _forget(account_id: int) -> None:
-    _entries.pop((id(runtime.current()), account_id), None)
+    runtime.current().recent("my-codes").forget(account_id)
+
+
+async def _entries(account_id: int) -> dict[tuple[str, str], Entry]:
+    rows = await MyCode.select(MyCode.system, MyCode.code, MyCode.starred, MyCode.note).where(
+        MyCode.account_id == account_id
+    )
+    return {(r["system"], r["code"]): Entry(bool(r["starred"]), r["note"]) for r in rows}
 
 
 async def entry(account_id: int, system: str, code: str) -> Entry:
-    key = (id(runtime.current()), account_id)
-    hit = _entries.get(key)
-    now = time.monotonic()
-    if hit is None or now - hit[0] >= runtime.current().settings.security.account_cache_s:
-        rows = await MyCode.select(MyCode.system, MyCode.code, MyCode.starred, MyCode.note).where(
-            MyCode.account_id == account_id
-        )
-        if len(_entries) > 10_000:
-            _entries.clear()
-        hit = _entries[key] = (
-            now,
-            {(r["system"], r["code"]): Entry(bool(r["starred"]), r["note"]) for r in rows},
-        )
-    return hit[1].get((system, code), Entry(False, ""))
+    mine = await runtime.current().recent("my-codes").get(account_id, lambda: _entries(account_id))
+    return mine.get((system, code), Entry(False, ""))  # type: ignore[no-any-return]
 
 
 async def starred_among(account_id: int, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:

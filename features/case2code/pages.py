@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from markupsafe import Markup
@@ -43,7 +44,7 @@ class CodePage:
     # portal.web.render: it lives and expires with the page.
     rendered: dict[Any, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property  # asked on every view of a cached page
     def data_releases(self) -> list[str]:
         """Every release the page shows, once each (the footer names them)."""
         names = self.release_names + [n for s in self.sections for n in s.sources]

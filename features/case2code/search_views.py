@@ -226,6 +226,14 @@ def _login_first(request: PageRequest, back: str) -> Response[Any]:
     return Redirect(path=login, status_code=303)
 
 
+async def _my_codes_post(
+    request: PageRequest,
+) -> tuple[dict[str, str], str, AccountView | None]:
+    """A My codes form: its fields, where to go back to (same site only) and who posted it."""
+    form = await form_fields(request)
+    return form, safe_next(form.get("next"), "/case2code/my"), await current_account(request)
+
+
 @get("/case2code/my", name="my-codes")
 async def my_codes_page(request: PageRequest) -> Response[Any]:
     account = await current_account(request)
@@ -257,9 +265,7 @@ async def _my_codes_response(
 async def star(request: PageRequest) -> Response[Any]:
     """Star (starred=1) or unstar (starred=0) a code: htmx swaps the button, a plain form is
     sent back to the page it came from."""
-    form = await form_fields(request)
-    back = safe_next(form.get("next"), "/case2code/my")
-    account = await current_account(request)
+    form, back, account = await _my_codes_post(request)
     if account is None:
         return _login_first(request, back)
     system, view = await mycodes.check_code(form.get("system", ""), form.get("code", ""))
@@ -286,9 +292,7 @@ async def star(request: PageRequest) -> Response[Any]:
 
 @post("/case2code/my/note", name="my-codes-note")
 async def note(request: PageRequest) -> Response[Any]:
-    form = await form_fields(request)
-    back = safe_next(form.get("next"), "/case2code/my")
-    account = await current_account(request)
+    form, back, account = await _my_codes_post(request)
     if account is None:
         return _login_first(request, back)
     system, view = await mycodes.check_code(form.get("system", ""), form.get("code", ""))
@@ -328,9 +332,7 @@ async def note(request: PageRequest) -> Response[Any]:
 
 @post("/case2code/my/recent/clear", name="my-codes-clear-recent")
 async def clear_recent(request: PageRequest) -> Response[Any]:
-    form = await form_fields(request)
-    back = safe_next(form.get("next"), "/case2code/my")
-    account = await current_account(request)
+    _, back, account = await _my_codes_post(request)
     if account is None:
         return _login_first(request, back)
     await mycodes.clear_recent(account.id)

@@ -6,7 +6,6 @@ Messages never say whether an email is registered.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -89,21 +88,18 @@ def _check_new_password(password: str, email: str, field: str = "password") -> N
 async def get_account(account_id: int) -> AccountView | None:
     """The account, if it exists and is enabled: every signed-in request asks, so a process keeps
     the answer for `account_cache_s` (writes below drop it at once in the writing process)."""
-    rt = runtime.current()
-    hit = rt.account_cache.get(account_id)
-    now = time.monotonic()
-    if hit is not None and now - hit[0] < rt.settings.security.account_cache_s:
-        return hit[1]  # type: ignore[no-any-return]
-    if len(rt.account_cache) > 10_000:
-        rt.account_cache.clear()
-    account = await _load_account(account_id)
-    rt.account_cache[account_id] = (now, account)
-    return account
+    return (
+        await runtime.current()
+        .recent("accounts")
+        .get(  # type: ignore[no-any-return]
+            account_id, lambda: _load_account(account_id)
+        )
+    )
 
 
 def forget_account(account_id: int) -> None:
     """After a write to the account row: the next get_account reads it again."""
-    runtime.current().account_cache.pop(account_id, None)
+    runtime.current().recent("accounts").forget(account_id)
 
 
 async def _load_account(account_id: int) -> AccountView | None:
