@@ -95,6 +95,23 @@ class MeterPolicy:
 
 
 CODE_PAGE_VIEWS = "code_page_views"
+CASEPILOT_QUESTIONS = "casepilot_questions"
+
+
+@dataclass(frozen=True)
+class AssistantSettings:
+    """CasePilot's LLM engine: any OpenAI-compatible chat-completions endpoint. Without a base
+    URL the offline engine answers every question."""
+
+    llm_base_url: str | None = None  # "https://api.example.com/v1"
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 30.0
+    llm_max_tool_rounds: int = 4
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url)
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,7 @@ class Settings:
     # Search results kept per process for repeated queries (0: none); the index is read-only,
     # so an entry is good until the index is replaced after an import.
     search_cache_size: int = 4096
+    assistant: AssistantSettings = field(default_factory=AssistantSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -169,7 +187,12 @@ class Settings:
                         limit=_int(env, "METER_CODE_VIEWS_FREE", 5), window="calendar_month"
                     ),
                     "pro": MeterRule(limit=None),
-                }
+                },
+                CASEPILOT_QUESTIONS: {
+                    "guest": MeterRule(limit=_int(env, "METER_QUESTIONS_GUEST", 3), window_days=1),
+                    "free": MeterRule(limit=_int(env, "METER_QUESTIONS_FREE", 20), window_days=1),
+                    "pro": MeterRule(limit=_int(env, "METER_QUESTIONS_PRO", 500), window_days=1),
+                },
             },
             repeat_free_hours=_int(env, "METER_REPEAT_FREE_HOURS", 24),
         )
@@ -208,6 +231,12 @@ class Settings:
             ),
             meters=meters,
             search_cache_size=_int(env, "SEARCH_CACHE_SIZE", 4096),
+            assistant=AssistantSettings(
+                llm_base_url=(env.get("LLM_BASE_URL") or "").rstrip("/") or None,
+                llm_api_key=env.get("LLM_API_KEY") or None,
+                llm_model=env.get("LLM_MODEL") or "gpt-4o-mini",
+                llm_timeout_s=float(env.get("LLM_TIMEOUT_S") or 30.0),
+            ),
         )
 
 

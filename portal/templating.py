@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 
+from portal.markdown import to_html
 from portal.settings import REPO_ROOT
 
 CORE_TEMPLATES = Path(__file__).parent / "templates"
@@ -29,4 +30,5 @@ def make_environment(feature_dirs: Iterable[Path], auto_reload: bool = False) ->
         enable_async=False,
         auto_reload=auto_reload,  # stat() every template on every render only while developing
     )
+    env.filters["markdown"] = to_html  # user and engine Markdown, sanitised
     return env

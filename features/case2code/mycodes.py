@@ -184,11 +184,6 @@ async def starred_among(account_id: int, keys: Iterable[tuple[str, str]]) -> set
     return {(r["system"], r["code"]) for r in rows} & wanted
 
 
-def _display(system: System, code: str) -> str:
-    at = system.dot_at
-    return f"{code[:at]}.{code[at:]}" if at is not None and len(code) > at else code
-
-
 async def my_codes(account_id: int) -> MyCodes:
     """The account's starred and noted codes, newest first, with their current titles."""
     rows = (
@@ -213,7 +208,7 @@ async def my_codes(account_id: int) -> MyCodes:
             MyCodeItem(
                 system=system,
                 code=r["code"],
-                display=view.display if view else _display(system, r["code"]),
+                display=view.display if view else system.display(r["code"]),
                 title=view.title if view else None,
                 release=view.release.label if view else None,
                 starred=bool(r["starred"]),

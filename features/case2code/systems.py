@@ -24,6 +24,11 @@ class System:
     def article(self) -> str:
         return "an" if self.label[0] in "AEIOUH" and not self.label.startswith("HCPCS") else "a"
 
+    def display(self, code: str) -> str:
+        """A normalised code as printed: "E119" -> "E11.9"."""
+        at = self.dot_at
+        return f"{code[:at]}.{code[at:]}" if at is not None and len(code) > at else code
+
     def normalise(self, raw: str) -> str:
         typed = (raw or "").strip().upper()
         if not typed:

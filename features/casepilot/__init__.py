@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from features.casepilot import conversations
+from features.casepilot.views import ROUTES
 from portal.feature import Feature, NavEntry
-from portal.product_page import landing_page
 
 NAV = NavEntry(
     label="CasePilot",
@@ -16,7 +17,9 @@ NAV = NavEntry(
 
 feature = Feature(
     name="casepilot",
-    route_handlers=[landing_page(NAV, "casepilot/landing.html")],
+    route_handlers=ROUTES,
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
+    piccolo_app="features.casepilot.piccolo_app",
+    on_account_deleted=conversations.delete_account_data,
 )
