@@ -1,7 +1,7 @@
 """Conversations and messages: who owns them, what they hold. No web framework here.
 
-An account's conversations are kept until deleted. A guest's conversation is known only through
-the guest's session (the caller passes its key); guest rows older than GUEST_TTL are pruned.
+An account's conversations are kept until deleted. A guest's belong to the guest's signed cookie
+id and last a day after their last question (GUEST_TTL): a visit's worth, not an archive.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ HISTORY_TURNS = 6
 
 @dataclass(frozen=True)
 class Owner:
-    """Who asks: an account, or a guest whose session holds `guest_key` (a conversation key)."""
+    """Who asks: an account, or a guest known by the id in its signed cookie."""
 
     account_id: int | None
-    guest_key: str | None = None
+    guest_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class ConversationView:
     key: str
     title: str
     account_id: int | None
+    guest_id: str | None
     code_system: str | None
     code: str | None
     updated_at: datetime
@@ -76,6 +77,7 @@ def _conversation(row: dict[str, Any]) -> ConversationView:
         row["key"],
         row["title"],
         row["account_id"],
+        row["guest_id"],
         row["code_system"],
         row["code"],
         row["updated_at"],
@@ -100,35 +102,49 @@ def _message(row: dict[str, Any]) -> MessageView:
 def owns(owner: Owner, conversation: ConversationView) -> bool:
     if conversation.account_id is not None:
         return owner.account_id == conversation.account_id
-    return owner.account_id is None and owner.guest_key == conversation.key
+    return (
+        owner.account_id is None
+        and owner.guest_id is not None
+        and owner.guest_id == conversation.guest_id
+    )
+
+
+async def _owned(owner: Owner, where: Any) -> ConversationView | None:
+    row = await Conversation.select().where(where).first()
+    if row is None:
+        return None
+    found = _conversation(row)
+    return found if owns(owner, found) else None
 
 
 async def get(owner: Owner, key: str) -> ConversationView | None:
     """The owner's conversation with this key; None for anybody else's (shown as not found)."""
-    row = await Conversation.select().where(Conversation.key == key).first()
-    if row is None:
-        return None
-    found = _conversation(row)
-    return found if owns(owner, found) else None
+    return await _owned(owner, Conversation.key == key)
 
 
 async def by_id(owner: Owner, conversation_id: int) -> ConversationView | None:
-    row = await Conversation.select().where(Conversation.id == conversation_id).first()
-    if row is None:
-        return None
-    found = _conversation(row)
-    return found if owns(owner, found) else None
+    return await _owned(owner, Conversation.id == conversation_id)
+
+
+async def prune_guests(now: datetime) -> None:
+    """Guests' conversations a day after their last question: gone, messages and all."""
+    stale = await Conversation.select(Conversation.id).where(
+        Conversation.account_id.is_null() & (Conversation.updated_at < now - GUEST_TTL)
+    )
+    ids = [r["id"] for r in stale]
+    if ids:
+        await Message.delete().where(Message.conversation_id.is_in(ids))
+        await Conversation.delete().where(Conversation.id.is_in(ids))
 
 
 async def start(owner: Owner, question: str, code: tuple[str, str] | None) -> ConversationView:
     now = _now()
     if owner.account_id is None:
-        await Conversation.delete().where(
-            Conversation.account_id.is_null() & (Conversation.updated_at < now - GUEST_TTL)
-        )
+        await prune_guests(now)
     row = Conversation(
         key=secrets.token_urlsafe(18)[:24],
         account_id=owner.account_id,
+        guest_id=owner.guest_id if owner.account_id is None else None,
         title=_title(question),
         code_system=code[0] if code else None,
         code=code[1] if code else None,
@@ -139,10 +155,18 @@ async def start(owner: Owner, question: str, code: tuple[str, str] | None) -> Co
     return _conversation(row.to_dict())
 
 
-async def listing(account_id: int, limit: int = 50) -> list[ConversationView]:
+async def listing(owner: Owner, limit: int = 50) -> list[ConversationView]:
+    """The owner's conversations, newest first (a guest's: those of the last day)."""
+    if owner.account_id is not None:
+        mine = Conversation.account_id == owner.account_id
+    elif owner.guest_id:
+        mine = Conversation.account_id.is_null() & (Conversation.guest_id == owner.guest_id)
+        mine = mine & (Conversation.updated_at >= _now() - GUEST_TTL)
+    else:
+        return []
     rows = (
         await Conversation.select()
-        .where(Conversation.account_id == account_id)
+        .where(mine)
         .order_by(Conversation.updated_at, ascending=False)
         .limit(limit)
     )
@@ -153,9 +177,19 @@ async def delete(owner: Owner, key: str) -> bool:
     found = await get(owner, key)
     if found is None:
         return False
-    await Message.delete().where(Message.conversation_id == found.id)
-    await Conversation.delete().where(Conversation.id == found.id)
+    await _delete(found.id)
     return True
+
+
+async def _delete(conversation_id: int) -> None:
+    await Message.delete().where(Message.conversation_id == conversation_id)
+    await Conversation.delete().where(Conversation.id == conversation_id)
+
+
+async def drop_if_empty(conversation: ConversationView) -> None:
+    """Remove a conversation started for a question that turned out to be a repeat."""
+    if not await Message.exists().where(Message.conversation_id == conversation.id):
+        await _delete(conversation.id)
 
 
 async def messages(conversation: ConversationView) -> list[MessageView]:

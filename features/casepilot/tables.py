@@ -1,8 +1,8 @@
 """CasePilot's conversations and their messages.
 
 Rows name the account by id rather than by a foreign key (the `account` table is another
-Piccolo app's); the feature's `on_account_deleted` hook removes them. A guest's conversation has
-no account: it is found through the guest's session and pruned after a day.
+Piccolo app's); the feature's `on_account_deleted` hook removes them. A guest's conversation
+belongs to the guest's signed cookie id and is pruned a day after its last question.
 """
 
 from piccolo.columns import JSON, Boolean, Integer, Text, Timestamptz, Varchar
@@ -13,6 +13,7 @@ from piccolo.table import Table
 class Conversation(Table, tablename="casepilot_conversation"):
     key = Varchar(length=32, unique=True)  # random; the URL names a conversation by it
     account_id = Integer(null=True, default=None, index=True)
+    guest_id = Varchar(length=64, null=True, default=None, index=True)
     title = Varchar(length=200)  # the first question, shortened
     code_system = Varchar(length=16, null=True, default=None)  # asked from a code page
     code = Varchar(length=12, null=True, default=None)

@@ -27,11 +27,10 @@ from portal.metering import service as metering
 from portal.settings import CASEPILOT_QUESTIONS
 from portal.web.forms import form_fields
 from portal.web.htmx import is_htmx
-from portal.web.identity import current_account, meter_subject
+from portal.web.identity import current_account, guest_cookie, guest_id, meter_subject
 from portal.web.render import render
 
 PageRequest = Request[Any, Any, Any]
-GUEST_KEY = "casepilot"  # the session field naming a guest's conversation
 LOG_TARGET = "chat-log"
 EXAMPLES = (
     "What is ICD-10-CM code E11.9?",
@@ -49,7 +48,7 @@ async def _owner(request: PageRequest) -> Owner:
     account = await current_account(request)
     if account is not None:
         return Owner(account.id)
-    return Owner(None, request.session.get(GUEST_KEY) if "session" in request.scope else None)
+    return Owner(None, guest_id(request))  # render() sets the cookie of a newly minted id
 
 
 def _code_context(raw: str) -> tuple[str, str] | None:
@@ -93,7 +92,7 @@ async def _chat_page(
     context = {
         "conversation": conversation,
         "messages": await conversations.messages(conversation) if conversation else [],
-        "listing": await conversations.listing(owner.account_id) if owner.account_id else [],
+        "listing": await conversations.listing(owner),
         "form": _form(conversation, question, code, error, limit_reached),
         "quota": await _quota(request),
         "examples": EXAMPLES,
@@ -131,6 +130,15 @@ def _form(
         "limit_reached": limit_reached,
         "max_chars": assistant.MAX_QUESTION_CHARS,
     }
+
+
+def _go(request: PageRequest, path: str) -> Response[Any]:
+    """Post/redirect/get (htmx: HX-Redirect), keeping a guest id minted by this request."""
+    cookie = guest_cookie(request)
+    cookies = [cookie] if cookie else None
+    if is_htmx(request):
+        return Response("", status_code=200, headers={"HX-Redirect": path}, cookies=cookies)
+    return Redirect(path=path, status_code=303, cookies=cookies)
 
 
 @get("/casepilot", name="casepilot")
@@ -175,18 +183,23 @@ async def ask(request: PageRequest) -> Response[Any]:
         return await _chat_page(
             request, conversation, question=question, code=code, limit_reached=True, status_code=429
         )
+    started = conversation is None
     if conversation is None:
         conversation = await conversations.start(owner, question, code)
-        if owner.account_id is None:
-            request.session[GUEST_KEY] = conversation.key  # a guest's conversation: this session
     answer_id = await conversations.ask(conversation, question, nonce)
-    if answer_id is None:  # the same form raced in twice: the other request has it
-        return Redirect(path=conversation.url, status_code=303)
+    if answer_id is None:
+        # Two clicks raced past the first check: the unique nonce let one in; show its answer.
+        if started:
+            await conversations.drop_if_empty(conversation)
+        repeat = await conversations.question_by_nonce(nonce) if nonce else None
+        if repeat is None:
+            raise NotFoundException("There is no such conversation, or it is not yours.")
+        return await _after_repeat(request, owner, repeat)
     if not is_htmx(request):
         run = await assistant.start_answer(conversation, answer_id)
         if run is not None:
             await run.result()
-        return Redirect(path=f"{conversation.url}#m-{answer_id}", status_code=303)
+        return _go(request, f"{conversation.url}#m-{answer_id}")
     return await render(
         request,
         "casepilot/_asked.html",
@@ -207,9 +220,7 @@ async def _after_repeat(
     if known is None:
         raise NotFoundException("There is no such conversation, or it is not yours.")
     target = f"{known.url}#m-{repeat[1]}"
-    if is_htmx(request):
-        return Response("", status_code=200, headers={"HX-Redirect": target})
-    return Redirect(path=target, status_code=303)
+    return _go(request, target)
 
 
 @get("/casepilot/stream/{key:str}/{message_id:int}", name="casepilot-stream")
@@ -251,11 +262,7 @@ async def delete(request: PageRequest, key: FromPath[str]) -> Response[Any]:
     owner = await _owner(request)
     if not await conversations.delete(owner, key[:40]):
         raise NotFoundException("There is no such conversation, or it is not yours.")
-    if owner.account_id is None:
-        request.session.pop(GUEST_KEY, None)
-    if is_htmx(request):
-        return Response("", status_code=200, headers={"HX-Redirect": "/casepilot"})
-    return Redirect(path="/casepilot", status_code=303)
+    return _go(request, "/casepilot")
 
 
 ROUTES = [chat, conversation_page, ask, stream, delete]

@@ -12,6 +12,7 @@ from features.case2code.importing import (
     icd10cm,
     icd10cm_index,
     icd10pcs,
+    lcd,
     mpfs,
     msdrg,
     ncci,
@@ -42,6 +43,7 @@ IMPORTERS: list[Importer] = [
     Importer("mpfs", "Medicare Physician Fee Schedule (RVUs, GPCIs, localities)", mpfs.datasets),
     Importer("ncci", "NCCI PTP edits and MUEs (CMS files, else the sample)", ncci.datasets),
     Importer("pos", "Place of service codes", pos.datasets),
+    Importer("lcd", "Medicare Coverage Database: LCD and article list", lcd.datasets),
     Importer("cpt", "CPT (licensed AMA file, else the project's own sample)", cpt.datasets),
 ]
 

@@ -19,6 +19,7 @@ _NOW = {"default": TimestamptzNow()}
 COLUMNS: tuple[tuple[tuple[str, str], str, type, dict[str, Any]], ...] = (
     (_CONV, "key", Varchar, {"length": 32, "default": "", "unique": True}),
     (_CONV, "account_id", Integer, {"default": None, "null": True, "index": True}),
+    (_CONV, "guest_id", Varchar, {"length": 64, "default": None, "null": True, "index": True}),
     (_CONV, "title", Varchar, {"length": 200, "default": ""}),
     (_CONV, "code_system", Varchar, {"length": 16, "default": None, "null": True}),
     (_CONV, "code", Varchar, {"length": 12, "default": None, "null": True}),
