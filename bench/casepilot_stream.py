@@ -12,10 +12,11 @@ opens the answer's Server-Sent Events stream and records:
                 between questions: the floor any request pays on this machine.
 
 Questions are the default engine's evaluation set (bench/casepilot_eval.py) when it is there,
-else a short built-in list; each is asked `--rounds` times. The guest question meter is lifted
+else a short built-in list (follow-ups and code-page questions are left out: they need their
+context); each is asked `--rounds` times. The guest question meter is lifted
 for the run (METER_QUESTIONS_GUEST).
 
-    cd /work/main && uv run python bench/casepilot_stream.py [--state-dir DIR] [--rounds 2]
+    cd /work/main && uv run python bench/casepilot_stream.py [--state-dir DIR] [--rounds 1]
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def questions() -> list[str]:
     try:
         from bench import casepilot_eval
 
-        found = [q.question for q in casepilot_eval.QUESTIONS]
+        # Follow-ups and code-page questions need their context: the standalone ones.
+        found = [q.text for q in casepilot_eval.QUESTIONS if q.before is None and q.page is None]
     except (ImportError, AttributeError):
         return list(FALLBACK_QUESTIONS)
     return found or list(FALLBACK_QUESTIONS)
@@ -101,7 +103,7 @@ def bare_once(http: httpx.Client) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--state-dir", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args(argv)
     os.environ["METER_QUESTIONS_GUEST"] = "1000000"
     try:

@@ -44,6 +44,9 @@ async def test_ask_and_see_the_answer_stream_in_with_citations(page: Page) -> No
     await expect(box).to_have_value("")
     await expect(box).to_be_focused()
     await expect(page.locator("#ask-quota")).to_have_text(re.compile("2 of 3 questions left"))
+    await expect(page.locator("#conversation-list")).to_contain_text(
+        "What is ICD-10-CM code E11.9?"
+    )
 
     await answer.locator('a[href^="/codes/icd-10-cm/E11.9"]').first.click()
     await expect(page.locator("h1")).to_contain_text("E11.9")

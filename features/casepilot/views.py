@@ -208,6 +208,7 @@ async def ask(request: PageRequest) -> Response[Any]:
             "messages": (await conversations.messages(conversation))[-2:],
             "form": _form(conversation, "", None, None, False),
             "quota": await _quota(request),
+            "listing": await conversations.listing(owner),
         },
         headers={"HX-Push-Url": conversation.url},
     )

@@ -96,9 +96,7 @@ async def test_with_htmx_the_answer_streams_then_is_swapped_in(client: PortalCli
 async def test_a_second_click_does_not_ask_or_charge_twice(client: PortalClient) -> None:
     await client.get("/casepilot")  # the form's page: it names the guest (cookie)
     fields = {"question": "What is ICD-10-CM code J18.9?", "nonce": "a" * 32}
-    first, second = await asyncio.gather(
-        client.submit(ASK, fields), client.submit(ASK, fields)
-    )
+    first, second = await asyncio.gather(client.submit(ASK, fields), client.submit(ASK, fields))
     assert {first.status_code, second.status_code} == {303}
     assert await Message.count().where(Message.nonce == "a" * 32) == 1
     page = await client.get(first.headers["location"].split("#")[0])
