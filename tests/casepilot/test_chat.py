@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 
 import pytest
 
 from features.casepilot.tables import Conversation, Message
+from portal import runtime
 from portal.accounts.tables import Account
+from portal.settings import AssistantSettings
 from tests.support.client import PortalClient, text_of, unique_email
+from tests.support.fake_llm import FakeLLM, text_reply, tool_reply
 
 pytestmark = pytest.mark.usefixtures("search_ready")
 
@@ -148,3 +152,29 @@ async def test_asked_from_a_code_page_the_code_is_in_context(client: PortalClien
     answer = text_of((await client.get(url)).text)
     assert "About ICD-10-CM E11.9" in answer
     assert "billable" in answer.lower() and "E11.9" in answer
+
+
+async def test_with_an_llm_configured_its_answer_is_checked_before_it_is_shown(
+    client: PortalClient,
+) -> None:
+    """The chat asks the configured OpenAI-compatible endpoint (an in-test server); the code the
+    model invents is flagged on the page, the looked-up one is cited."""
+    current = runtime.current()
+    configured = AssistantSettings(llm_base_url=None, llm_model="test-model")
+    async with FakeLLM() as llm:
+        llm.replies = [
+            tool_reply(("call-1", "lookup_code", {"code": "E11.9"})),
+            text_reply("Use **E11.9** (type 2 diabetes without complications). ", "Or E11.99."),
+        ]
+        plain = current.settings
+        current.settings = replace(plain, assistant=replace(configured, llm_base_url=llm.base_url))
+        try:
+            url = _conversation_url(await _ask(client, "Which code for type 2 diabetes?"))
+        finally:
+            current.settings = plain
+    assert [r.body["model"] for r in llm.received] == ["test-model", "test-model"]
+    page = await client.get(url)
+    text = text_of(page.text)
+    assert "some codes in this answer are not right as written" in text
+    assert "E11.99" in text
+    assert 'href="/codes/icd-10-cm/E11.9' in page.text  # the lookup's citation
