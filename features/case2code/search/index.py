@@ -6,10 +6,12 @@ the way a coder thinks (README "Search" compares it with SQLite FTS5, measured).
 
 How a query runs: the words become groups (a word, or an abbreviation / lay phrase with its
 expansions); each word resolves to index terms (itself, the completion of a half-typed last word,
-or the nearest spelling for a typo); a code must match every group. Scores add the matched words'
-weight (field weight x idf), how much of the title the query covers, and the coder's tie-breakers:
-billable over headings, the unspecified / "without complications" code for a bare condition, a
-title that starts with the query's word. Codes built from a 7th character fold into their
+or the nearest spelling for a typo, and, weighed lower, the title words the catalog's other names
+for codes translate it to: "tumor" -> neoplasm, learnt from the data); a code must match every
+group, or all but one at a penalty. Scores add the matched words' weight (field weight x idf),
+how much of the title the query covers, and the coder's tie-breakers: billable over headings,
+the unspecified / "without complications" code for a bare condition, a title that starts with
+the query's word. Codes built from a 7th character fold into their
 6-character parent unless the query asked for the encounter.
 """
 
@@ -52,6 +54,19 @@ PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
 CONTEXT_CHAPTERS = {"15": -0.3, "16": -0.3}
 TYPO_FACTOR = 0.85
+# A code matching every group of the query but one competes, this much below (_near).
+PARTIAL_PENALTY = 2.0
+NEAR_MAX_DOCS = 5000
+# Learnt expansions (_learn_expansions): a query word also matches the title words the catalog's
+# other names for a code translate it to ("tumor" -> neoplasm), at this share of their weight.
+EXPANSION_FACTOR = 0.5
+EXPANSION_MIN_P = 0.2  # p(title word | word) below this is noise
+EXPANSION_MIN_PAIRS = 2  # a word seen in fewer (name, title) pairs teaches nothing
+# Words of more codes than this are neither expanded nor an expansion: common words say little
+# and their long postings cost every query that has them.
+EXPANSION_MAX_DF = 5000
+EXPANSION_MAX = 3  # title words per query word
+EXPANSION_ROUNDS = 6  # EM iterations
 GROUP_CACHE_SIZE = 4096  # query groups kept per process (then the cache starts afresh)
 GROUP_CACHE_MAX_DOCS = 20_000  # larger matches are recomputed: memory over speed
 FAMILY_FACTOR = 0.7  # a group matched by a sibling code, not the code itself
@@ -61,6 +76,9 @@ SYSTEM_PRIOR = np.array([0.15 if s == "icd-10-cm" else 0.0 for s in SEARCHED_SYS
 
 _GENERIC = re.compile(r"\bunspecified\b|\bnot specified\b|\bwithout complications?\b|\bNOS\b", re.I)
 _NOT_CONTENT = frozenset({"unspecified", "specified", "not", "organism"})
+_NAME_FIELDS = frozenset({INCLUSION, INCLUDES, XREF})
+# Words of every kind of title: nothing to learn about what they translate to.
+_NOT_LEARNT = _NOT_CONTENT | {"other", "without", "classified", "elsewhere"}
 
 
 @dataclass
@@ -201,6 +219,8 @@ class SearchIndex:
         self.code_sorted: list[str] = []
         self.code_docs = np.zeros(0, np.int32)
         self.synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        # term -> [(term, p)]: what the title says for a word of a code's other names.
+        self.expansions: dict[int, list[tuple[int, float]]] = {}
         self.title_stems: list[str] = []  # each title's search terms, spaced: " a b c "
         self.filters: dict[tuple[object, ...], np.ndarray] = {}  # _filter's masks
         self.groups: dict[tuple[object, ...], _GroupMatch] = {}  # _group's answers
@@ -226,8 +246,11 @@ class SearchIndex:
         term_ids = self.term_ids
         stems: dict[str, str] = {}
         title_stems = [""] * n
+        # (other name's terms, title's terms) of each ICD-10-CM code: _learn_expansions.
+        name_pairs: list[tuple[list[str], set[str]]] = []
         for d, doc in enumerate(documents):
             seen: set[str] = set()
+            doc_names: list[list[str]] = []
             for source, text in doc.texts:
                 if skip and (doc.system, doc.code, text) in skip:
                     continue
@@ -261,6 +284,11 @@ class SearchIndex:
                 if in_title:
                     title_len[d] = max(count, 1)
                     title_stems[d] = f" {' '.join(title_terms)} "  # spaced: phrase lookups
+                elif source in _NAME_FIELDS and doc.system == "icd-10-cm":
+                    doc_names.append(tokens(text))
+            if doc_names:
+                title_set = set(title_stems[d].split())
+                name_pairs.extend((name, title_set) for name in doc_names)
             surface_df.update(seen)
         self.terms = [""] * len(term_ids)
         for term, tid in term_ids.items():
@@ -286,6 +314,13 @@ class SearchIndex:
                 added = set(tokens(doc.seventh_meaning)) - in_parent - {"encounter"}
                 self.seventh_terms[d] = frozenset(term_ids[t] for t in added if t in term_ids)
         self.title_stems = title_stems
+        df = np.diff(self.offsets)
+        self.expansions = {
+            q: kept
+            for q, found in _learn_expansions(name_pairs, term_ids).items()
+            if df[q] <= EXPANSION_MAX_DF
+            and (kept := [(t, p) for t, p in found if df[t] <= EXPANSION_MAX_DF])
+        }
         return self
 
     def _build_postings(
@@ -461,6 +496,8 @@ class SearchIndex:
         term = stem(word)
         exact = [(self.term_ids[term], 1.0)] if term in self.term_ids else []
         exact = [(t, float(self.idf[t])) for t, _ in exact]
+        if exact:
+            exact += self._expanded(exact[0])
         if exact and not typing:
             return exact, None
         if typing and len(word) >= 3:  # the last word, still being typed
@@ -484,6 +521,14 @@ class SearchIndex:
             tid = self.term_ids[stem(best)]
             return [(tid, float(self.idf[tid]) * TYPO_FACTOR)], best
         return [], None
+
+    def _expanded(self, term: tuple[int, float]) -> list[tuple[int, float]]:
+        """The learnt expansions of a term, weighed below the term itself."""
+        tid, weight = term
+        return [
+            (t, min(float(self.idf[t]), weight) * p * EXPANSION_FACTOR)
+            for t, p in self.expansions.get(tid, ())
+        ]
 
     def _correct(self, word: str) -> str | None:
         """The indexed word nearest to a word the index does not know: one edit away (two for
@@ -529,6 +574,11 @@ class SearchIndex:
             best = best.only(allowed)
             if not len(best.docs) and len(matches) > 1:
                 best = self._family_match(matches).only(allowed)
+            if len(matches) > 1:
+                near = self._near(matches).only(allowed)
+                # Near matches only: no code has every word, which callers must be told.
+                partial = partial or (not len(best.docs) and len(near.docs) > 0)
+                best = _Match.either([best, near])
             if not len(best.docs) and len(matches) > 1:
                 best, partial = _Match.most(matches).only(allowed), True
             docs = best.docs
@@ -603,6 +653,30 @@ class SearchIndex:
         if found.match is None or len(found.match.docs) <= GROUP_CACHE_MAX_DOCS:
             self.groups[key] = found
         return found
+
+    def _near(self, matches: list[_Match]) -> _Match:
+        """The documents matching every group but one, less PARTIAL_PENALTY: the code whose
+        title says one word of the query differently still competes. A set of more than
+        NEAR_MAX_DOCS (the other words are common ones) is left out: nothing to tell apart."""
+        n = len(matches)
+        before: list[_Match | None] = [None] * n  # groups 0 .. g-1 all matched
+        after: list[_Match | None] = [None] * n  # groups g+1 .. n-1 all matched
+        for g in range(1, n):
+            prev = before[g - 1]
+            before[g] = matches[g - 1] if prev is None else prev.both(matches[g - 1])
+        for g in range(n - 2, -1, -1):
+            nxt = after[g + 1]
+            after[g] = matches[g + 1] if nxt is None else matches[g + 1].both(nxt)
+        options = []
+        for g in range(n):
+            a, b = before[g], after[g]
+            found = a if b is None else b if a is None else a.both(b)
+            if found is not None and 0 < len(found.docs) <= NEAR_MAX_DOCS:
+                options.append(found)
+        if not options:
+            return _Match(matches[0].docs[:0], matches[0].score[:0], matches[0].title[:0])
+        near = _Match.either(options)
+        return _Match(near.docs, near.score - PARTIAL_PENALTY, near.title)
 
     def _family_match(self, matches: list[_Match]) -> _Match:
         """Codes matching every group when a group may also be matched by a sibling code.
@@ -742,6 +816,43 @@ class SearchIndex:
             matched=matched_terms,
             chapter=self.chapters[d],
         )
+
+
+def _learn_expansions(
+    pairs: list[tuple[list[str], set[str]]], term_ids: dict[str, int]
+) -> dict[int, list[tuple[int, float]]]:
+    """What a word of a code's other names (inclusion terms, "includes" notes, other codes'
+    references; not index entries, whose drug-to-class pairs teach noise) stands for in its
+    title: IBM model 1 alignment, the title's words not in the name generated by the name's
+    words not in the title (or by nothing), learnt by expectation maximisation. "tumor" ->
+    neoplasm, "kidney" -> renal, "tuberculous" -> tuberculosis. Only the texts the index holds
+    teach it (held-out texts never do)."""
+    null = ""
+    links: list[tuple[list[str], list[str]]] = []
+    support: Counter[str] = Counter()
+    for name, title in pairs:
+        source = set(name) - title - _NOT_LEARNT
+        target = title - set(name) - _NOT_LEARNT
+        if source and target and len(source) <= 4:
+            links.append(([*sorted(source), null], sorted(target)))
+            support.update(source)
+    prob: dict[tuple[str, str], float] = {}
+    for _ in range(EXPANSION_ROUNDS):
+        counts: Counter[tuple[str, str]] = Counter()
+        totals: Counter[str] = Counter()
+        for source, target in links:
+            for t in target:
+                shares = [prob.get((q, t), 1.0) for q in source]
+                whole = sum(shares)
+                for q, share in zip(source, shares, strict=True):
+                    counts[q, t] += share / whole
+                    totals[q] += share / whole
+        prob = {(q, t): c / totals[q] for (q, t), c in counts.items()}
+    found: dict[int, list[tuple[int, float]]] = {}
+    for (q, t), p in prob.items():
+        if q != null and p >= EXPANSION_MIN_P and support[q] >= EXPANSION_MIN_PAIRS:
+            found.setdefault(term_ids[q], []).append((term_ids[t], p))
+    return {q: sorted(ts, key=lambda x: -x[1])[:EXPANSION_MAX] for q, ts in found.items()}
 
 
 def _generic(title: str) -> float:
