@@ -96,6 +96,25 @@ class MeterPolicy:
 
 CODE_PAGE_VIEWS = "code_page_views"
 CASEPILOT_QUESTIONS = "casepilot_questions"
+CONSULTS = "consults"
+
+
+@dataclass(frozen=True)
+class ConsultSettings:
+    """CaseConsultant: where consult mail goes, how fast answers are due, instant mode."""
+
+    address: str = "consult@portal.localhost"  # the shared address; personal: consult+TOKEN@...
+    # Drafts at least this confident go out without a consultant's review ("instant" mode).
+    instant: bool = False
+    instant_min_confidence: float = 0.9
+    due_hours: Mapping[str, int] = field(default_factory=lambda: {"free": 72, "pro": 24})
+    held_mail_hours: int = 48  # a mail to the shared address waits this long for confirmation
+    max_text_chars: int = 50_000
+    max_attachments: int = 5
+
+    def personal_address(self, token: str) -> str:
+        local, _, domain = self.address.partition("@")
+        return f"{local}+{token}@{domain}"
 
 
 @dataclass(frozen=True)
@@ -153,6 +172,7 @@ class Settings:
     # so an entry is good until the index is replaced after an import.
     search_cache_size: int = 4096
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
+    consult: ConsultSettings = field(default_factory=ConsultSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -187,6 +207,15 @@ class Settings:
                         limit=_int(env, "METER_CODE_VIEWS_FREE", 5), window="calendar_month"
                     ),
                     "pro": MeterRule(limit=None),
+                },
+                CONSULTS: {
+                    "guest": MeterRule(limit=0),
+                    "free": MeterRule(
+                        limit=_int(env, "METER_CONSULTS_FREE", 1), window="calendar_month"
+                    ),
+                    "pro": MeterRule(
+                        limit=_int(env, "METER_CONSULTS_PRO", 20), window="calendar_month"
+                    ),
                 },
                 CASEPILOT_QUESTIONS: {
                     "guest": MeterRule(limit=_int(env, "METER_QUESTIONS_GUEST", 3), window_days=1),
@@ -231,6 +260,15 @@ class Settings:
             ),
             meters=meters,
             search_cache_size=_int(env, "SEARCH_CACHE_SIZE", 4096),
+            consult=ConsultSettings(
+                address=(env.get("CONSULT_ADDRESS") or "consult@portal.localhost").lower(),
+                instant=_bool(env.get("CONSULT_INSTANT"), False),
+                instant_min_confidence=float(env.get("CONSULT_INSTANT_MIN_CONFIDENCE") or 0.9),
+                due_hours={
+                    "free": _int(env, "CONSULT_DUE_HOURS_FREE", 72),
+                    "pro": _int(env, "CONSULT_DUE_HOURS_PRO", 24),
+                },
+            ),
             assistant=AssistantSettings(
                 llm_base_url=(env.get("LLM_BASE_URL") or "").rstrip("/") or None,
                 llm_api_key=env.get("LLM_API_KEY") or None,

@@ -113,6 +113,16 @@ async def _load_account(account_id: int) -> AccountView | None:
     return _view(row) if row else None
 
 
+async def account_by_email(email: str) -> AccountView | None:
+    """The enabled account registered with this address (case-insensitive), if any."""
+    row = (
+        await Account.select()
+        .where((Account.email == email.strip().lower()) & (Account.disabled == False))  # noqa: E712
+        .first()
+    )
+    return _view(row) if row else None
+
+
 async def register(email: str, password: str) -> AccountView | None:
     """Create an account and mail a verification link.
 

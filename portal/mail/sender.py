@@ -6,6 +6,8 @@ kept in the local outbox, which admins read at /admin/outbox.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -23,13 +25,26 @@ from portal.mail.tables import OutboxMessage
 log = structlog.get_logger("portal.mail")
 
 
+THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References", "Reply-To")
+
+
 async def send_mail(
-    to: str, subject: str, template: str, context: dict[str, Any], *, dedupe_key: str
+    to: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    dedupe_key: str,
+    headers: Mapping[str, str] | None = None,
 ) -> int:
     """Render `mail/<template>.txt` and `.html`, keep them in the outbox, queue delivery.
 
     `dedupe_key` makes a repeated call (a retried job, a double click) send one message.
+    `headers` may set THREAD_HEADERS (a reply in a thread); others are refused.
     """
+    unknown = set(headers or {}) - set(THREAD_HEADERS)
+    if unknown:
+        raise ValueError(f"send_mail sets only {', '.join(THREAD_HEADERS)}, not {unknown}")
     rt = runtime.current()
     existing = await _outbox_id(dedupe_key)
     if existing is None:
@@ -44,6 +59,7 @@ async def send_mail(
                     subject=subject,
                     text_body=text,
                     html_body=html,
+                    headers=dict(headers or {}),
                 )
             )
             .on_conflict(target=OutboxMessage.dedupe_key, action="DO NOTHING")
@@ -97,7 +113,15 @@ def build_message(row: dict[str, Any], sender: str) -> EmailMessage:
     msg["From"] = sender
     msg["To"] = row["to_addr"]
     msg["Subject"] = row["subject"]
-    msg["Message-ID"] = make_msgid(idstring=f"outbox{row['id']}", domain="portal.localhost")
+    own = row.get("headers") or {}
+    if isinstance(own, str):  # a JSON column read without load_json
+        own = json.loads(own or "{}")
+    msg["Message-ID"] = own.get("Message-ID") or make_msgid(
+        idstring=f"outbox{row['id']}", domain="portal.localhost"
+    )
+    for name in THREAD_HEADERS[1:]:
+        if own.get(name):
+            msg[name] = own[name]
     msg.set_content(row["text_body"])
     msg.add_alternative(row["html_body"], subtype="html")
     return msg

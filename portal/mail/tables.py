@@ -1,4 +1,4 @@
-from piccolo.columns import Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -11,6 +11,8 @@ class OutboxMessage(Table, tablename="outbox_message"):
     subject = Varchar(length=300)
     text_body = Text()
     html_body = Text()
+    # Headers of the message's own: Message-ID, In-Reply-To, References, Reply-To (threading).
+    headers = JSON(default="{}")
     status = Varchar(length=20, default="queued")  # queued sent kept failed
     attempts = Integer(default=0)
     error = Text(null=True, default=None)
