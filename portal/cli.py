@@ -66,22 +66,11 @@ def worker() -> None:
 @click.option("--port", type=int, default=2525, show_default=True)
 def smtpd(host: str, port: int) -> None:
     """Receive mail into the portal (inbound consults)."""
-    from portal.bootstrap import open_database
-    from portal.installed import installed_features
-    from portal.smtpd import make_controller
+    from portal.smtpd import serve
 
-    async def run() -> None:
-        await open_database(get_settings(), installed_features())
-        controller = make_controller(asyncio.get_running_loop(), host, port)
-        controller.start()
-        click.echo(f"Receiving mail on {host}:{port}")
-        try:
-            await asyncio.Event().wait()
-        finally:
-            controller.stop()
-
+    click.echo(f"Receiving mail on {host}:{port}")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+        asyncio.run(serve(host, port))
 
 
 @main.group()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.jobs.spec import JobSpec
+from portal.mail.inbound import AddressCheck, MailHandler
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,9 @@ class Feature:
     # Started in the background when a web process starts (e.g. loading a search index), so
     # the first request does not wait for it; cancelled at shutdown.
     warm_up: Callable[[], Awaitable[None]] | None = None
+    # Mail received by `portal smtpd`, once per recipient: True when the feature took it (see
+    # portal/mail/inbound.py). The raw mail is not stored by the core; the feature decides.
+    inbound_mail: MailHandler | None = None
+    # The addresses inbound_mail takes (a syntactic check): smtpd refuses others at RCPT time.
+    # Without it smtpd accepts any recipient and answers 550 after DATA if no feature took it.
+    inbound_addresses: AddressCheck | None = None

@@ -6,10 +6,10 @@ from piccolo.conf.apps import AppConfig
 
 from portal.accounts.tables import Account, AccountToken
 from portal.jobs.tables import Job
-from portal.mail.tables import InboundMessage, OutboxMessage
+from portal.mail.tables import OutboxMessage
 from portal.metering.tables import MeterEvent
 
-TABLES = [Account, AccountToken, MeterEvent, Job, OutboxMessage, InboundMessage]
+TABLES = [Account, AccountToken, MeterEvent, Job, OutboxMessage]
 
 APP_CONFIG = AppConfig(
     app_name="portal",

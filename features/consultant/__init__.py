@@ -1,9 +1,11 @@
-"""CaseConsultant: cases by email or web form."""
+"""CaseConsultant: cases by email or web form, analysed in the background, answered by experts."""
 
 from pathlib import Path
 
+from features.consultant import mailin, service
+from features.consultant.views import ROUTES
 from portal.feature import Feature, NavEntry
-from portal.product_page import landing_page
+from portal.jobs.spec import JobSpec
 
 NAV = NavEntry(
     label="CaseConsultant",
@@ -16,7 +18,12 @@ NAV = NavEntry(
 
 feature = Feature(
     name="consultant",
-    route_handlers=[landing_page(NAV, "consultant/landing.html")],
+    route_handlers=ROUTES,
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
+    piccolo_app="features.consultant.piccolo_app",
+    jobs=[JobSpec("consult.analyse", service.analyse_job, timeout_s=120, max_tries=3)],
+    on_account_deleted=service.delete_account_data,
+    inbound_mail=mailin.handle_inbound,
+    inbound_addresses=mailin.takes_address,
 )

@@ -264,7 +264,9 @@ def _guarded(text: str, attachments: list[Attachment]) -> _Guarded:
     for a in attachments:
         clean = phi.redact(a.text[: settings.max_text_chars * 4])
         found.extend(clean.findings)
-        files.append(AttachmentView(a.filename, a.kind, a.size, clean.text))
+        name = phi.redact(a.filename)  # "John_Smith_opnote.pdf" names the patient too
+        found.extend(name.findings)
+        files.append(AttachmentView(name.text, a.kind, a.size, clean.text))
     summary = phi.summary(phi.Redaction(text="", findings=tuple(found)))
     return _Guarded(redacted.text, tuple(files), summary)
 
@@ -439,31 +441,36 @@ async def analyse_job(consult_id: int, message_id: int) -> str:
     """Job: draft the answer for the consult as of `message_id`, then (instant mode, confident
     draft) send it. Idempotent: a draft made for this message is not made again, and the answer
     is keyed by the message it answers, so a retried job sends one answer."""
+    consult = await draft_for(consult_id, message_id)
+    if consult is None:
+        return "missing"
+    settings = runtime.current().settings.consult
+    current = consult.draft_data.get("for_message") == message_id  # no newer message since
+    if settings.instant and current and consult.confidence >= settings.instant_min_confidence:
+        await approve(consult, approver=None, text=consult.draft, answers=message_id)
+        return "answered"
+    return "drafted"
+
+
+async def draft_for(consult_id: int, message_id: int) -> ConsultView | None:
+    """The job's first step: the consult with its draft as of `message_id` (made if missing)."""
     from features.consultant import analysis  # the catalog's heavier imports, on first use
 
     consult = await by_id(consult_id)
-    if consult is None:
-        return "missing"
-    if consult.draft_data.get("for_message") != message_id:
-        await _set_status(consult.id, "analysing")
-        draft = await analysis.analyse(await submitter_text(consult))
-        data = {**_jsonable(draft), "for_message": message_id}
-        await Consult.update(
-            {
-                Consult.draft: draft.markdown,
-                Consult.draft_data: data,
-                Consult.confidence: float(draft.confidence),
-                Consult.status: "in_review",
-                Consult.updated_at: _now(),
-            }
-        ).where(Consult.id == consult.id)
-        consult = await by_id(consult_id)
-        assert consult is not None
-    settings = runtime.current().settings.consult
-    if settings.instant and consult.confidence >= settings.instant_min_confidence:
-        await approve(consult, approver=None, text=consult.draft)
-        return "answered"
-    return "drafted"
+    if consult is None or consult.draft_data.get("for_message") == message_id:
+        return consult
+    await _set_status(consult.id, "analysing")
+    draft = await analysis.analyse(await submitter_text(consult))
+    await Consult.update(
+        {
+            Consult.draft: draft.markdown,
+            Consult.draft_data: {**_jsonable(draft), "for_message": message_id},
+            Consult.confidence: float(draft.confidence),
+            Consult.status: "in_review",
+            Consult.updated_at: _now(),
+        }
+    ).where(Consult.id == consult.id)
+    return await by_id(consult_id)
 
 
 def _jsonable(draft: Any) -> dict[str, Any]:
@@ -490,23 +497,30 @@ def answer_message_id(consult: ConsultView, answers_message: int) -> str:
     return f"<consult-{consult.key}-{answers_message}@{mail_domain()}>"
 
 
-async def _last_submitter_message(consult: ConsultView) -> dict[str, Any] | None:
+async def _submitter_message(consult: ConsultView, message_id: int | None) -> dict[str, Any] | None:
+    """The submitter's message `message_id`, or their latest one."""
+    where = (ConsultMessage.consult_id == consult.id) & (ConsultMessage.author == "submitter")
+    if message_id is not None:
+        where = where & (ConsultMessage.id == message_id)
     row: dict[str, Any] | None = (
         await ConsultMessage.select()
-        .where((ConsultMessage.consult_id == consult.id) & (ConsultMessage.author == "submitter"))
+        .where(where)
         .order_by(ConsultMessage.id, ascending=False)
         .first()
     )
     return row
 
 
-async def approve(consult: ConsultView, approver: AccountView | None, text: str) -> bool:
-    """Send `text` as the answer to the submitter's latest message, in the thread and by mail.
-    False when that message has its answer already (a second click, a retried job)."""
+async def approve(
+    consult: ConsultView, approver: AccountView | None, text: str, answers: int | None = None
+) -> bool:
+    """Send `text` as the answer to the submitter's message `answers` (default: the latest), in
+    the thread and by mail. False when that message has its answer already (a second click, a
+    retried job)."""
     text = (text or "").strip()
     if not text:
         raise ConsultError("The answer is empty.")
-    last = await _last_submitter_message(consult)
+    last = await _submitter_message(consult, answers)
     if last is None:
         raise ConsultError("This consult has no message to answer.")
     our_id = answer_message_id(consult, last["id"])
@@ -633,6 +647,7 @@ async def hold(
     guarded = _guarded(text, attachments)
     token = secrets.token_urlsafe(24)
     hours = runtime.current().settings.consult.held_mail_hours
+    await HeldMail.delete().where(HeldMail.expires_at < _now())  # unconfirmed mail is not kept
     await HeldMail(
         token_hash=_hash(token),
         account_id=account.id,
@@ -670,6 +685,9 @@ async def confirm_held(token: str, account: AccountView) -> ConsultView:
             raise ConsultError("This mail was confirmed already.")
         return found
     await HeldMail.update({HeldMail.status: "confirmed"}).where(HeldMail.id == row["id"])
+    stored = await thread_for_mail(account.id, [row["message_id"] or ""])
+    if stored is not None:  # the same mail reached the personal address too: taken already
+        return stored
     thread = await thread_for_mail(account.id, row["references"])
     if thread is not None:
         done = await follow_up(

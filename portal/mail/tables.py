@@ -18,14 +18,3 @@ class OutboxMessage(Table, tablename="outbox_message"):
     error = Text(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     sent_at = Timestamptz(null=True, default=None)
-
-
-class InboundMessage(Table, tablename="inbound_message"):
-    """Mail received by `portal smtpd`, kept for the feature that handles its address."""
-
-    mail_from = Varchar(length=320)
-    rcpt_to = Varchar(length=320, index=True)
-    subject = Varchar(length=300, default="")
-    raw = Text()
-    status = Varchar(length=20, default="new")
-    received_at = Timestamptz(default=TimestamptzNow())

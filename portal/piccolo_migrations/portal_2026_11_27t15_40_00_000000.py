@@ -1,5 +1,6 @@
 """Outbox messages carry mail headers of their own (Message-ID, In-Reply-To, References,
-Reply-To): consult answers are threaded replies."""
+Reply-To): consult answers are threaded replies. The inbound mail table goes: received mail is
+handled by the feature it is for, after the PHI guard, and never stored raw."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import JSON
@@ -7,7 +8,7 @@ from piccolo.columns.indexes import IndexMethod
 
 ID = "2026-11-27T15:40:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "outbox message headers"
+DESCRIPTION = "outbox message headers; no raw inbound mail"
 
 
 async def forwards() -> MigrationManager:
@@ -32,4 +33,5 @@ async def forwards() -> MigrationManager:
         },
         schema=None,
     )
+    manager.drop_table(class_name="InboundMessage", tablename="inbound_message")
     return manager
