@@ -118,6 +118,15 @@ class ConsultSettings:
 
 
 @dataclass(frozen=True)
+class CareerSettings:
+    """CareerCenter: how long a posting lives, how many an employer may run, upload sizes."""
+
+    posting_days: int = 30
+    active_postings: Mapping[str, int] = field(default_factory=lambda: {"free": 1, "pro": 10})
+    max_upload_bytes: int = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
 class AssistantSettings:
     """CasePilot's LLM engine: any OpenAI-compatible chat-completions endpoint. Without a base
     URL the offline engine answers every question."""
@@ -173,6 +182,7 @@ class Settings:
     search_cache_size: int = 4096
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
     consult: ConsultSettings = field(default_factory=ConsultSettings)
+    careers: CareerSettings = field(default_factory=CareerSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -260,6 +270,13 @@ class Settings:
             ),
             meters=meters,
             search_cache_size=_int(env, "SEARCH_CACHE_SIZE", 4096),
+            careers=CareerSettings(
+                posting_days=_int(env, "CAREERS_POSTING_DAYS", 30),
+                active_postings={
+                    "free": _int(env, "CAREERS_ACTIVE_POSTINGS_FREE", 1),
+                    "pro": _int(env, "CAREERS_ACTIVE_POSTINGS_PRO", 10),
+                },
+            ),
             consult=ConsultSettings(
                 address=(env.get("CONSULT_ADDRESS") or "consult@portal.localhost").lower(),
                 instant=_bool(env.get("CONSULT_INSTANT"), False),

@@ -16,4 +16,5 @@ feature = Feature(
     route_handlers=[landing_page(NAV, "careers/landing.html")],
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
+    piccolo_app="features.careers.piccolo_app",
 )

@@ -1,11 +1,10 @@
 """CasePilot's conversations and messages."""
 
-from typing import Any
-
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import JSON, Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.columns.indexes import IndexMethod
+
+from portal.migration_columns import Column, add_tables
 
 ID = "2026-11-27T15:00:00:000000"
 VERSION = "1.38.0"
@@ -16,7 +15,7 @@ _MSG = ("Message", "casepilot_message")
 _NOW = {"default": TimestamptzNow()}
 
 # (table, column, column class, extra params), as Piccolo's auto migrations would write them.
-COLUMNS: tuple[tuple[tuple[str, str], str, type, dict[str, Any]], ...] = (
+COLUMNS: tuple[Column, ...] = (
     (_CONV, "key", Varchar, {"length": 32, "default": "", "unique": True}),
     (_CONV, "account_id", Integer, {"default": None, "null": True, "index": True}),
     (_CONV, "guest_id", Varchar, {"length": 64, "default": None, "null": True, "index": True}),
@@ -42,27 +41,5 @@ COLUMNS: tuple[tuple[tuple[str, str], str, type, dict[str, Any]], ...] = (
 
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="casepilot", description=DESCRIPTION)
-    for class_name, tablename in (_CONV, _MSG):
-        manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
-    for (class_name, tablename), column, column_class, extra in COLUMNS:
-        manager.add_column(
-            table_class_name=class_name,
-            tablename=tablename,
-            column_name=column,
-            db_column_name=column,
-            column_class_name=column_class.__name__,
-            column_class=column_class,
-            params={
-                "null": False,
-                "primary_key": False,
-                "unique": False,
-                "index": False,
-                "index_method": IndexMethod.btree,
-                "choices": None,
-                "db_column_name": None,
-                "secret": False,
-                **extra,
-            },
-            schema=None,
-        )
+    add_tables(manager, COLUMNS)
     return manager

@@ -1,11 +1,10 @@
 """CaseConsultant: consults, messages, attachments, personal addresses, held mail."""
 
-from typing import Any
-
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import JSON, Float, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
-from piccolo.columns.indexes import IndexMethod
+
+from portal.migration_columns import Column, add_tables
 
 ID = "2026-11-27T15:45:00:000000"
 VERSION = "1.38.0"
@@ -20,7 +19,7 @@ _NOW = {"default": TimestamptzNow()}
 _NULL = {"default": None, "null": True}
 
 # (table, column, column class, extra params), as Piccolo's auto migrations would write them.
-COLUMNS: tuple[tuple[tuple[str, str], str, type, dict[str, Any]], ...] = (
+COLUMNS: tuple[Column, ...] = (
     (_C, "key", Varchar, {"length": 32, "default": "", "unique": True}),
     (_C, "account_id", Integer, {"default": 0, "index": True}),
     (_C, "subject", Varchar, {"length": 200, "default": ""}),
@@ -67,27 +66,5 @@ COLUMNS: tuple[tuple[tuple[str, str], str, type, dict[str, Any]], ...] = (
 
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="consultant", description=DESCRIPTION)
-    for class_name, tablename in (_C, _M, _A, _AD, _H):
-        manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
-    for (class_name, tablename), column, column_class, extra in COLUMNS:
-        manager.add_column(
-            table_class_name=class_name,
-            tablename=tablename,
-            column_name=column,
-            db_column_name=column,
-            column_class_name=column_class.__name__,
-            column_class=column_class,
-            params={
-                "null": False,
-                "primary_key": False,
-                "unique": False,
-                "index": False,
-                "index_method": IndexMethod.btree,
-                "choices": None,
-                "db_column_name": None,
-                "secret": False,
-                **extra,
-            },
-            schema=None,
-        )
+    add_tables(manager, COLUMNS)
     return manager
