@@ -20,12 +20,11 @@ async def test_home_shows_the_four_products_and_the_meter(client: PortalClient) 
     assert response.headers["vary"] == "HX-Request"
 
 
-async def test_product_pages_say_honestly_that_they_are_not_open_yet(client: PortalClient) -> None:
-    for path in ("/casepilot", "/consultant", "/careers"):
+async def test_each_product_page_opens_and_is_marked_in_the_nav(client: PortalClient) -> None:
+    for path in ("/case2code", "/casepilot", "/consultant", "/careers"):
         response = await client.get(path)
         assert response.status_code == 200
-        assert "is being built" in response.text
-        assert 'aria-current="page"' in response.text
+        assert f'href="{path}" aria-current="page"' in response.text
 
 
 async def test_guest_sees_the_public_part_then_meets_the_wall(app) -> None:
