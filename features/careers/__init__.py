@@ -2,8 +2,15 @@
 
 from pathlib import Path
 
+from features.careers import (
+    alerts,
+    views_applicants,
+    views_employer,
+    views_jobs,
+    views_moderation,
+    views_seeker,
+)
 from portal.feature import Feature, NavEntry
-from portal.product_page import landing_page
 
 NAV = NavEntry(
     label="CareerCenter",
@@ -13,8 +20,15 @@ NAV = NavEntry(
 
 feature = Feature(
     name="careers",
-    route_handlers=[landing_page(NAV, "careers/landing.html")],
+    route_handlers=[
+        *views_jobs.ROUTES,
+        *views_employer.ROUTES,
+        *views_moderation.ROUTES,
+        *views_seeker.ROUTES,
+        *views_applicants.ROUTES,
+    ],
     nav=NAV,
     template_dir=Path(__file__).parent / "templates",
     piccolo_app="features.careers.piccolo_app",
+    jobs=alerts.JOBS,
 )

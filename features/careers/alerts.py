@@ -1,0 +1,6 @@
+"""(being written)"""
+
+from typing import Any
+
+JOBS: list[Any] = []
+SCHEDULES: list[Any] = []
