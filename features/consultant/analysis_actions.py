@@ -67,6 +67,7 @@ ACTION_WORDS = wordset(
     procedures
     """
 )
+_ACTION_RE = re.compile(r"\b(?:" + "|".join(sorted(ACTION_WORDS)) + r")\b", re.IGNORECASE)
 # How and where a procedure was done: a phrase of these alone qualifies the one before it
 # ("inguinal hernia repair, open").
 APPROACH_WORDS = wordset(
@@ -235,7 +236,7 @@ def diagnosis_note(
         spans += [(w.start, w.end) for w in own]
         for start, end in (action.problem.sentence, *action.problem.also_at):
             spans += [(m.start(), m.end()) for m in _ACTION_RE.finditer(note, start, end)]
-            spans += [(m.start(), m.end()) for m in _STATUS_RE.finditer(note, start, end)]
+            spans += [(m.start(), m.end()) for m in _STATUS_POST.finditer(note, start, end)]
         # case_text lists a phrase the case repeats once: its repeats go too.
         keys = "|".join(re.escape(w.text) for w in own)
         if keys and action.problem.also_at:
@@ -243,7 +244,3 @@ def diagnosis_note(
             for start, end in action.problem.also_at:
                 spans += [(m.start(), m.end()) for m in repeated.finditer(note, start, end)]
     return without(note, spans)
-
-
-_ACTION_RE = re.compile(r"\b(?:" + "|".join(sorted(ACTION_WORDS)) + r")\b", re.IGNORECASE)
-_STATUS_RE = re.compile(r"\b(?:s/p|status[ -]post)\b", re.IGNORECASE)

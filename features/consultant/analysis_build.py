@@ -40,6 +40,7 @@ CM = "icd-10-cm"
 CHOICES = 4  # per problem: the proposed code and the alternatives shown
 PROCEDURE_SYSTEMS = ("cpt", "hcpcs")
 _SUPPLY_LETTERS = tuple("ABEKLV")
+_CONNECTORS = frozenset({"with", "w/", "and", "or", "of", "the"})
 
 
 @dataclass
@@ -121,7 +122,7 @@ class Builder:
 
     async def _code_action(self, action: Action) -> None:
         found = await look_up(action)
-        support = tuple(w.text for w in action.words)
+        support = tuple(w.text for w in action.words if w.key not in _CONNECTORS)
         codes: list[ProposedCode] = []
         alternatives: list[ProposedCode] = []
         for item in found:
@@ -295,6 +296,7 @@ class Builder:
         edits = await analysis_edits.check(procedures)
         self.conflicts += edits.lines
         self.citations += edits.citations
+        self.releases += [c.release for c in edits.citations]
         self.edit_pairs = edits.pairs
 
     def finish(self) -> Draft:
@@ -302,10 +304,10 @@ class Builder:
         for code in self.order:
             label = f"{LABELS.get(code.system, code.system)} {code.display}"
             view = self.views.get((code.system, code.code))
-            release = view.release.label if view else ""
-            cited.append(Citation(label, code.url, release))
-            self.releases.append(release)
+            cited.append(Citation(label, code.url, view.release.label if view else ""))
         self.citations = cited + self.citations
+        # Sources: the codes' releases first, then the data the checks read (NCCI sample).
+        self.releases = [c.release for c in cited] + self.releases
         findings = tuple(
             Finding(i.text, i.kind, i.excerpt, tuple(i.codes), tuple(i.alternatives), i.notice)
             for i in sorted(self.items, key=lambda i: i.at)

@@ -34,6 +34,7 @@ _GENERIC = wordset(
 )
 # Parts that state the default, as "without ..." does.
 _DEFAULTS = re.compile(r"\s*(?:without|not specified as|not elsewhere classified|nec\b|nos\b)")
+_CONNECTORS = wordset("with without w/ and or of the in to by for on at as")
 _SIDES = wordset("left right bilateral unilateral")
 _NONESSENTIAL = re.compile(r"\([^)]*\)")  # "(acute) exacerbation": the title's own optional word
 # Acuity, course and population: a code may only say them when the note does.
@@ -81,11 +82,19 @@ def unsaid(candidate: Candidate) -> list[str]:
         # a part is judged on what else it says ("with foreign body of left forearm").
         words = [w for w in _content(part) if not _is_site(w)]
         if words and sum(w in marked for w in words) * 2 < len(words):
-            found.append(" ".join(part.split()).strip(" ,;"))
+            found.append(_without_site(" ".join(part.split()).strip(" ,;")))
     said = " ".join(found).lower()
     qualifiers = set(_TITLE_WORD.findall(" ".join(kept).lower())) & _QUALIFIERS
     found += [w for w in sorted(qualifiers - marked) if w not in said]
     return found
+
+
+def _without_site(part: str) -> str:
+    """The part as shown, its site left out: "with foreign body (of left forearm)"."""
+    match = re.search(r"\s(?:of|at|in)\s(.*)$", part)
+    if match and all(_is_site(w) for w in _content(match.group(1))):
+        return part[: match.start()]
+    return part
 
 
 def _head_extra(candidate: Candidate) -> int:
@@ -113,7 +122,7 @@ def supporting(
     found: list[str] = []
     for word in problem.words:
         key = word.key
-        if key in _GENERIC:
+        if key in _CONNECTORS:
             continue
         near = len(key) >= 5 and any(m[:5] == key[:5] for m in marked)
         expanded = bool(spelt.get(key, set()) & marked)

@@ -13,7 +13,7 @@ here logs it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from features.case2code.case_text import MAX_NOTE_CHARS, clean_note
@@ -230,36 +230,48 @@ def _cut(text: str) -> tuple[str, int]:
     return note[:cut], len(note) - cut
 
 
-def _scan_sections(note: str) -> list[tuple[str, bool, int, int, int]]:
-    """(kind, own heading, heading start, text start, text end) for each heading of the note.
-    A heading alone on its line heads the lines below it up to a blank line or the next
-    heading, as case_text reads them; with text after it, that text only."""
-    found: list[tuple[str, bool, int, int, int]] = []
-    lines: list[tuple[int, int]] = []
+@dataclass
+class _Scanned:
+    kind: str
+    own: bool  # a heading of ours (blanked), not one case_text reads
+    head: int  # where its label starts
+    start: int  # its text
+    end: int
+
+
+def _lines(note: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
     offset = 0
     for line in note.split("\n"):
-        lines.append((offset, offset + len(line)))
+        spans.append((offset, offset + len(line)))
         offset += len(line) + 1
-    open_: list[object] | None = None
-    for start, end in lines:
-        text = note[start:end]
+    return spans
+
+
+def _scan_sections(note: str) -> list[_Scanned]:
+    """The note's sections under the headings this module knows. A heading alone on its line
+    heads the lines below it up to a blank line or the next heading, as case_text reads them;
+    with text after it, that text only."""
+    known = {**_KNOWN_HEADINGS, **_OWN_HEADINGS}
+    found: list[_Scanned] = []
+    current: _Scanned | None = None
+    for start, end in _lines(note):
         heading = _HEADING.match(note, start, end)
         label = " ".join(heading.group(1).lower().split()) if heading else ""
-        kind = _OWN_HEADINGS.get(label) or _KNOWN_HEADINGS.get(label)
-        ends = not text.strip() or (heading and label in (*_OWN_HEADINGS, *_KNOWN_HEADINGS))
-        if ends and open_ is not None:
-            found.append(tuple(open_))  # type: ignore[arg-type]
-            open_ = None
-        if heading and kind:
-            own = label in _OWN_HEADINGS
+        blank_line = not note[start:end].strip()
+        if current is not None and (blank_line or label in known):
+            found.append(current)
+            current = None
+        if heading and label in known:
+            section = _Scanned(known[label], label in _OWN_HEADINGS, heading.start(1), end, end)
             if note[heading.end() : end].strip():
-                found.append((kind, own, heading.start(1), heading.end(), end))
+                found.append(replace(section, start=heading.end()))
             else:
-                open_ = [kind, own, heading.start(1), end, end]
-        elif open_ is not None and text.strip():
-            open_[4] = end
-    if open_ is not None:
-        found.append(tuple(open_))  # type: ignore[arg-type]
+                current = section
+        elif current is not None and not blank_line:
+            current.end = end
+    if current is not None:
+        found.append(current)
     return found
 
 
@@ -268,24 +280,26 @@ def prepare(text: str) -> PreparedCase:
     note, left_out = _cut(text or "")
     chars = list(note)
     scanned = _scan_sections(note)
-    kinds = {kind for kind, *_ in scanned}
+    kinds = {s.kind for s in scanned}
     postop_only = _POSTOP in kinds and _PREOP in kinds
     findings_left_out = _POSTOP in kinds and _FINDINGS in kinds
     sections: list[Section] = []
-    for kind, own, head, start, end in scanned:
-        if own:
-            blank(chars, head, start)  # the label and its colon
-        body = note[start:end]
+    for found in scanned:
+        if found.own:
+            blank(chars, found.head, found.start)  # the label and its colon
         dropped = (
-            kind == _ADMIN
-            or (kind == _PREOP and postop_only)
-            or (kind == _FINDINGS and findings_left_out)
-            or (kind == _COMPLICATIONS and _NOTHING.fullmatch(body) is not None)
+            found.kind == _ADMIN
+            or (found.kind == _PREOP and postop_only)
+            or (found.kind == _FINDINGS and findings_left_out)
+            or (
+                found.kind == _COMPLICATIONS
+                and _NOTHING.fullmatch(note[found.start : found.end]) is not None
+            )
         )
         if dropped:
-            blank(chars, start, end)
-            continue
-        sections.append(Section(kind, start, end))
+            blank(chars, found.start, found.end)
+        else:
+            sections.append(Section(found.kind, found.start, found.end))
     prepared = PreparedCase(
         "".join(chars), tuple(sections), (), left_out, postop_only, findings_left_out
     )

@@ -13,10 +13,13 @@ import pytest
 
 from features.case2code import catalog
 from features.case2code.case_text import MAX_NOTE_CHARS
+from features.case2code.case_to_code import Candidate
+from features.case2code.search.hits import SearchHit
+from features.case2code.search.text import stem
 from features.casepilot.code_check import find_codes
 from features.casepilot.engine import Answer, Context, Piece
 from features.casepilot.facts import Citation
-from features.consultant import analysis_edits
+from features.consultant import analysis_edits, analysis_fit
 from features.consultant.analysis import Draft, ProposedCode, analyse
 
 # The root conftest's search_ready: every code set imported, the engine's index built from them.
@@ -200,11 +203,71 @@ async def test_the_code_that_says_no_more_than_the_note_is_preferred(
     assert expected in codes and not_expected not in codes, codes
 
 
-async def test_a_code_that_says_more_than_the_note_is_flagged() -> None:
-    draft = await analyse("Type 1 diabetes with periodontal disease. Laceration of left forearm.")
-    (laceration,) = [c for c in draft.codes if c.display.startswith("S51")]
-    assert "says more than the case" in laceration.note
-    assert any("foreign body" in g and g.startswith(laceration.display) for g in draft.gaps)
+def candidate(title: str, *matched: str, code: str = "X") -> Candidate:
+    """A candidate whose title has `matched` words marked, as the engine marks them."""
+    hit = SearchHit(
+        system="icd-10-cm",
+        code=code,
+        display=code,
+        title=title,
+        billable=True,
+        kind="code",
+        needs_seventh=False,
+        excludes1=(),
+        release="r",
+        score=1.0,
+        matched=tuple(stem(w) for w in matched),
+    )
+    return Candidate(hit, ())
+
+
+def test_what_a_title_says_beyond_the_note_is_found() -> None:
+    assert analysis_fit.unsaid(
+        candidate(
+            "Unilateral inguinal hernia, with gangrene, not specified as recurrent",
+            "inguinal",
+            "hernia",
+        )
+    ) == ["with gangrene"]
+    # "without ..." and "not specified as ..." state the default; "(acute)" is nonessential.
+    assert (
+        analysis_fit.unsaid(
+            candidate(
+                "Unilateral inguinal hernia, without obstruction or gangrene, not specified as "
+                "recurrent",
+                "inguinal",
+                "hernia",
+            )
+        )
+        == []
+    )
+    assert (
+        analysis_fit.unsaid(
+            candidate(
+                "Chronic obstructive pulmonary disease with (acute) exacerbation",
+                "chronic",
+                "obstructive",
+                "pulmonary",
+                "exacerbation",
+            )
+        )
+        == []
+    )
+    assert analysis_fit.unsaid(candidate("Chronic fatigue, unspecified", "fatigue")) == ["chronic"]
+    # The site is not held against a part: "of left forearm" is the note's.
+    assert analysis_fit.unsaid(
+        candidate("Laceration with foreign body of left forearm", "laceration", "left", "forearm")
+    ) == ["with foreign body"]
+    # A title whose main part names nothing the note says is no candidate at all.
+    crohn = candidate("Crohn's disease, unspecified, with rectal bleeding", "rectal", "bleeding")
+    assert not analysis_fit.names_the_condition(crohn)
+
+
+async def test_a_code_that_says_more_than_the_note_is_flagged_and_an_exact_one_is_not() -> None:
+    draft = await analyse("Type 1 diabetes with periodontal disease.")
+    (code,) = draft.codes
+    assert code.display == "E10.630" and "says more" not in code.note
+    assert not any("says" in g for g in draft.gaps)
 
 
 async def test_results_and_measurements_are_not_problems() -> None:

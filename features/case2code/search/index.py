@@ -74,7 +74,10 @@ ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its exp
 # Diagnoses are what most searches are after: with equal matches, ICD-10-CM first.
 SYSTEM_PRIOR = np.array([0.15 if s == "icd-10-cm" else 0.0 for s in SEARCHED_SYSTEMS], np.float32)
 
-_GENERIC = re.compile(r"\bunspecified\b|\bnot specified\b|\bwithout complications?\b|\bNOS\b", re.I)
+_GENERIC = re.compile(
+    r"\bunspecified\b|\bnot specified\b|\bwithout complications?\b|\buncomplicated\b|\bNOS\b",
+    re.I,
+)
 _NOT_CONTENT = frozenset({"unspecified", "specified", "not", "organism"})
 _NAME_FIELDS = frozenset({INCLUSION, INCLUDES, XREF})
 # Words of every kind of title: nothing to learn about what they translate to.
@@ -855,13 +858,18 @@ def _learn_expansions(
     return {q: sorted(ts, key=lambda x: -x[1])[:EXPANSION_MAX] for q, ts in found.items()}
 
 
+_WITHOUT = re.compile(r"\bwithout\b", re.I)
+
+
 def _generic(title: str) -> float:
     """How much a title reads as the default code of its condition: 1 for "without
-    complications" or two "unspecified"s, 0.5 for one "unspecified"."""
+    complications" or two "unspecified"s, 0.5 for one "unspecified" or another "without ..."
+    (a coder does not report a complication the record does not state: "calculus of
+    gallbladder with acute cholecystitis without obstruction" over "... with obstruction")."""
     found = [m.lower() for m in _GENERIC.findall(title)]
-    if any(f.startswith("without") for f in found):
+    if any(f.startswith(("without", "uncomplicated")) for f in found):
         return 1.0
-    return min(len(found), 2) / 2
+    return max(min(len(found), 2) / 2, 0.5 if _WITHOUT.search(title) else 0.0)
 
 
 def _chapter_order(key: str) -> tuple[int, str]:
