@@ -17,6 +17,8 @@ from litestar.template import TemplateConfig
 from portal.bootstrap import make_store, start_runtime, stop_runtime
 from portal.feature import Feature
 from portal.installed import installed_features
+from portal.jobs.inprocess import InProcessBackend
+from portal.jobs.schedule import Ticker, check
 from portal.ops import PROMETHEUS
 from portal.settings import REPO_ROOT, Settings, get_settings
 from portal.templating import make_environment
@@ -45,8 +47,18 @@ def create_app(
             for f in features
             if f.warm_up is not None
         ]
+        # Embedded mode: this process runs the jobs, so it also enqueues the scheduled ones
+        # (in the full mode the arq workers' cron does).
+        rt = app.state.runtime
+        if isinstance(rt.jobs.backend, InProcessBackend):
+            schedules = [s for f in features for s in f.schedules]
+            check(rt.jobs, schedules)
+            app.state.ticker = Ticker(rt.jobs, schedules)
+            app.state.ticker.start()
 
     async def on_shutdown(app: Litestar) -> None:
+        if getattr(app.state, "ticker", None) is not None:
+            await app.state.ticker.stop()
         for task in getattr(app.state, "warm_ups", []):
             task.cancel()
         await asyncio.gather(*getattr(app.state, "warm_ups", []), return_exceptions=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from portal.jobs.schedule import Schedule
 from portal.jobs.spec import JobSpec
 from portal.mail.inbound import AddressCheck, MailHandler
 
@@ -24,6 +25,9 @@ class Feature:
     route_handlers: Sequence[Any] = ()
     piccolo_app: str | None = None  # dotted path of the module holding APP_CONFIG
     jobs: Sequence[JobSpec] = ()
+    # Jobs (of any feature's `jobs`) enqueued once a day at a UTC time: arq cron in the full
+    # mode, a ticker task of the web process in the embedded mode.
+    schedules: Sequence[Schedule] = ()
     nav: NavEntry | None = None
     template_dir: Path | None = None
     # Called with an account id when the account is deleted: remove what the feature holds.

@@ -7,6 +7,7 @@ from arq.worker import Worker
 from portal.bootstrap import start_runtime, stop_runtime
 from portal.installed import installed_features
 from portal.jobs.arq_backend import ArqBackend, worker_functions
+from portal.jobs.schedule import arq_cron_jobs, check
 from portal.runtime import Runtime
 from portal.settings import Settings
 
@@ -15,8 +16,11 @@ def build_worker(rt: Runtime, *, burst: bool = False) -> Worker:
     backend = rt.jobs.backend
     if not isinstance(backend, ArqBackend):
         raise RuntimeError("portal worker needs REDIS_URL (the full mode)")
+    schedules = [s for f in rt.features for s in f.schedules]
+    check(rt.jobs, schedules)
     return Worker(  # its own Redis pool: Worker.close() closes it
         functions=worker_functions(list(rt.jobs.specs.values())),
+        cron_jobs=arq_cron_jobs(schedules),
         redis_settings=backend.redis_settings,
         queue_name=backend.queue_name,
         burst=burst,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from features.careers import (
     alerts,
+    applications,
     views_applicants,
     views_employer,
     views_jobs,
@@ -11,6 +12,12 @@ from features.careers import (
     views_seeker,
 )
 from portal.feature import Feature, NavEntry
+
+
+async def forget_account(account_id: int) -> None:
+    """What an account leaves in CareerCenter: applications, saved jobs, alerts, its files."""
+    await applications.forget_account(account_id)
+    await alerts.forget_account(account_id)
 
 NAV = NavEntry(
     label="CareerCenter",
@@ -31,4 +38,6 @@ feature = Feature(
     template_dir=Path(__file__).parent / "templates",
     piccolo_app="features.careers.piccolo_app",
     jobs=alerts.JOBS,
+    schedules=alerts.SCHEDULES,
+    on_account_deleted=forget_account,
 )

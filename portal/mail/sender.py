@@ -25,7 +25,15 @@ from portal.mail.tables import OutboxMessage
 log = structlog.get_logger("portal.mail")
 
 
-THREAD_HEADERS = ("Message-ID", "In-Reply-To", "References", "Reply-To")
+THREAD_HEADERS = (
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Reply-To",
+    # A digest's one-click unsubscribe (RFC 8058).
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+)
 
 
 async def send_mail(

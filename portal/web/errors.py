@@ -103,13 +103,21 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     elif isinstance(exc, NotAuthorizedException):
         message = "Log in to see this page."
     elif status == 413:
-        limit = runtime.current().settings.security.max_request_body_bytes // 1024
-        message = f"What you sent is too large (the limit is {limit} KB)."
+        message = f"What you sent is too large (the limit here is {_body_limit(request)})."
     elif status == 400 and exc.detail:
         message = str(exc.detail)
     else:
         message = FRIENDLY.get(status, str(exc.detail))
     return _respond(request, status, message, dict(exc.headers or {}))
+
+
+def _body_limit(request: Request[Any, Any, Any]) -> str:
+    """The body limit of the route asked (upload forms allow more than the portal's default)."""
+    limit = runtime.current().settings.security.max_request_body_bytes
+    handler = request.scope.get("route_handler")
+    if handler is not None:
+        limit = handler.resolve_request_max_body_size() or limit
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
 def portal_error_handler(request: Request[Any, Any, Any], exc: PortalError) -> Response[Any]:
