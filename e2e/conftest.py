@@ -17,6 +17,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from tests.support.oidc_mock import MockProvider, running_provider
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -56,7 +58,16 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def oidc_provider() -> Iterator[MockProvider]:
+    """An OpenID Connect provider the live server offers as "Continue with Mock ID"."""
+    with running_provider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database: str, oidc_provider: MockProvider, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     logs = tmp_path_factory.mktemp("live")
@@ -68,6 +79,7 @@ def live_server(database: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "TRUSTED_PROXIES": "127.0.0.1",
         # Tests change an account's plan straight in the database, behind the server's back.
         "ACCOUNT_CACHE_S": "0",
+        **oidc_provider.env(),
     }
     server_log, worker_log = logs / "server.log", logs / "worker.log"
     server = subprocess.Popen(

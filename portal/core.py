@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from portal.accounts.controllers import AuthController
+from portal.accounts.oidc_controllers import SsoController
 from portal.accounts.settings_controller import SettingsController
+from portal.admin.audit_controller import AuditController
 from portal.admin.controllers import AdminController
 from portal.feature import Feature
 from portal.home import home
@@ -16,8 +18,10 @@ core = Feature(
     route_handlers=[
         home,
         AuthController,
+        SsoController,
         SettingsController,
         AdminController,
+        AuditController,
         job_status_page,
         healthz,
         readyz,

@@ -4,12 +4,12 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from portal.accounts.tables import Account, AccountToken
+from portal.accounts.tables import Account, AccountToken, AuditEvent, Identity
 from portal.jobs.tables import Job
 from portal.mail.tables import OutboxMessage
 from portal.metering.tables import MeterEvent
 
-TABLES = [Account, AccountToken, MeterEvent, Job, OutboxMessage]
+TABLES = [Account, AccountToken, MeterEvent, Job, OutboxMessage, AuditEvent, Identity]
 
 APP_CONFIG = AppConfig(
     app_name="portal",

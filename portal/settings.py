@@ -8,12 +8,14 @@ SMTP_URL switches to the full mode.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,6 +161,37 @@ class SecuritySettings:
     # changes made through the service show at once in the process that made them.
     account_cache_s: float = 3.0
     api_requests_per_minute: int = 120  # per client address, on /api/
+    # Form posts that cost a mail or an account, counted per client address (or per email for
+    # reset links) over a fixed window: past the limit the page answers 429 with Retry-After.
+    register_per_address: int = 10
+    reset_per_address: int = 10
+    reset_per_email: int = 5  # stops one inbox being flooded with reset mail from many addresses
+    form_limit_window_s: int = 3600
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """One OpenID Connect identity provider, shown as "Continue with {name}"."""
+
+    key: str  # the URL's /account/sso/{key}; lower-case letters, digits and dashes
+    name: str
+    issuer: str  # discovery is read from {issuer}/.well-known/openid-configuration
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)  # None: a public client (PKCE)
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+    # The operator vouches that this provider only asserts addresses it has checked (for those
+    # that never send `email_verified`, such as some Entra ID tenants).
+    trust_email: bool = False
+
+
+@dataclass(frozen=True)
+class OidcSettings:
+    providers: tuple[OidcProvider, ...] = ()
+    http_timeout_s: float = 10.0  # discovery, keys and the token call
+    metadata_ttl_s: int = 3600  # how long a process keeps a provider's discovery and keys
+
+    def provider(self, key: str) -> OidcProvider | None:
+        return next((p for p in self.providers if p.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -183,6 +216,7 @@ class Settings:
     assistant: AssistantSettings = field(default_factory=AssistantSettings)
     consult: ConsultSettings = field(default_factory=ConsultSettings)
     careers: CareerSettings = field(default_factory=CareerSettings)
+    oidc: OidcSettings = field(default_factory=OidcSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -264,6 +298,13 @@ class Settings:
                 max_request_body_bytes=_int(env, "MAX_REQUEST_BODY_BYTES", 1024 * 1024),
                 account_cache_s=float(env.get("ACCOUNT_CACHE_S") or 3.0),
                 api_requests_per_minute=_int(env, "API_RATE_LIMIT", 120),
+                login_max_failures_per_account=_int(env, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 5),
+                login_max_failures_per_address=_int(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 20),
+                login_throttle_window_s=_int(env, "LOGIN_THROTTLE_WINDOW_S", 15 * 60),
+                register_per_address=_int(env, "REGISTER_LIMIT_PER_ADDRESS", 10),
+                reset_per_address=_int(env, "RESET_LIMIT_PER_ADDRESS", 10),
+                reset_per_email=_int(env, "RESET_LIMIT_PER_EMAIL", 5),
+                form_limit_window_s=_int(env, "FORM_LIMIT_WINDOW_S", 3600),
                 trusted_proxies=tuple(
                     p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
                 ),
@@ -292,7 +333,52 @@ class Settings:
                 llm_model=env.get("LLM_MODEL") or "gpt-4o-mini",
                 llm_timeout_s=float(env.get("LLM_TIMEOUT_S") or 30.0),
             ),
+            oidc=_oidc_settings(env),
         )
+
+
+# Paths under /account/sso/ that are not providers.
+_RESERVED_SSO_KEYS = frozenset({"link", "identities"})
+
+
+def _oidc_settings(env: Mapping[str, str]) -> OidcSettings:
+    """OIDC_PROVIDERS=acme,okta, then OIDC_ACME_ISSUER, OIDC_ACME_CLIENT_ID, ... per provider."""
+    providers = []
+    for key in (k.strip().lower() for k in env.get("OIDC_PROVIDERS", "").split(",")):
+        if not key:
+            continue
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", key) or key in _RESERVED_SSO_KEYS:
+            raise ValueError(f"OIDC_PROVIDERS: {key!r} is not a usable provider key")
+        prefix = f"OIDC_{key.upper().replace('-', '_')}_"
+        issuer = (env.get(prefix + "ISSUER") or "").strip().rstrip("/")
+        client_id = (env.get(prefix + "CLIENT_ID") or "").strip()
+        if not issuer or not client_id:
+            raise ValueError(f"{prefix}ISSUER and {prefix}CLIENT_ID must be set")
+        parts = urlsplit(issuer)
+        loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError(f"{prefix}ISSUER must be an https:// address")
+        scopes = tuple(
+            (env.get(prefix + "SCOPES") or "openid email profile").replace(",", " ").split()
+        )
+        providers.append(
+            OidcProvider(
+                key=key,
+                name=(env.get(prefix + "NAME") or key.replace("-", " ").title()).strip(),
+                issuer=issuer,
+                client_id=client_id,
+                client_secret=env.get(prefix + "CLIENT_SECRET") or None,
+                scopes=scopes if "openid" in scopes else ("openid", *scopes),
+                trust_email=_bool(env.get(prefix + "TRUST_EMAIL"), False),
+            )
+        )
+    if len({p.key for p in providers}) != len(providers):
+        raise ValueError("OIDC_PROVIDERS names a provider twice")
+    return OidcSettings(
+        providers=tuple(providers),
+        http_timeout_s=float(env.get("OIDC_HTTP_TIMEOUT_S") or 10.0),
+        metadata_ttl_s=_int(env, "OIDC_METADATA_TTL_S", 3600),
+    )
 
 
 def _local_secret(state_dir: Path) -> str:

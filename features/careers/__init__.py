@@ -19,6 +19,7 @@ async def forget_account(account_id: int) -> None:
     await applications.forget_account(account_id)
     await alerts.forget_account(account_id)
 
+
 NAV = NavEntry(
     label="CareerCenter",
     href="/careers",

@@ -9,8 +9,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from portal.accounts import service
+from portal.accounts import audit, service
 from portal.errors import InvalidCredentials, InvalidToken, Throttled, ValidationFailed
+from portal.web import limits
 from portal.web.forms import form_fields, safe_next
 from portal.web.htmx import is_htmx
 from portal.web.identity import client_address, current_account
@@ -20,6 +21,28 @@ from portal.web.sessions import log_in, log_out
 AuthRequest = Request[Any, Any, Any]
 
 SIGNED_IN_TRIGGER = "portal:auth-changed"
+
+
+def origin(request: AuthRequest) -> dict[str, str]:
+    """Who is at the other end, for the audit log (which keeps neither value in clear)."""
+    return {
+        "address": client_address(request),
+        "user_agent": request.headers.get("user-agent", "")[:500],
+    }
+
+
+def retry_after(exc: Throttled) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after_s)}
+
+
+async def too_many(request: AuthRequest, exc: Throttled) -> Response[Any]:
+    return await render(
+        request,
+        "accounts/message.html",
+        {"title": "Too many requests", "message": exc.message},
+        status_code=429,
+        headers=retry_after(exc),
+    )
 
 
 def _gate_id(raw: str | None) -> str:
@@ -37,6 +60,7 @@ async def auth_form(
     status_code: int = 200,
     inline: bool = False,
     gate_id: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     """The register or log-in form: a page of its own, or the block inside a gated section."""
     ctx = {
@@ -48,8 +72,12 @@ async def auth_form(
         "gate_id": _gate_id(gate_id),
     }
     if inline and is_htmx(request):
-        return await render(request, "accounts/_gate_forms.html", ctx, status_code=status_code)
-    return await render(request, f"accounts/{mode}.html", ctx, status_code=status_code)
+        return await render(
+            request, "accounts/_gate_forms.html", ctx, status_code=status_code, headers=headers
+        )
+    return await render(
+        request, f"accounts/{mode}.html", ctx, status_code=status_code, headers=headers
+    )
 
 
 def _signed_in(request: AuthRequest, account_id: int, next_url: str) -> Response[Any]:
@@ -80,7 +108,23 @@ class AuthController(Controller):
         next_url, inline = safe_next(form.get("next")), form.get("inline") == "1"
         values = {"email": form.get("email", "")}
         try:
-            account = await service.register(form.get("email", ""), form.get("password", ""))
+            await limits.check_register(client_address(request))
+        except Throttled as exc:
+            return await auth_form(
+                request,
+                "register",
+                next_url,
+                values=values,
+                errors={"form": exc.message},
+                status_code=429,
+                inline=inline,
+                gate_id=form.get("gate_id"),
+                headers=retry_after(exc),
+            )
+        try:
+            account = await service.register(
+                form.get("email", ""), form.get("password", ""), **origin(request)
+            )
         except ValidationFailed as exc:
             return await auth_form(
                 request,
@@ -117,19 +161,23 @@ class AuthController(Controller):
         values = {"email": form.get("email", "")}
         try:
             account = await service.authenticate(
-                form.get("email", ""), form.get("password", ""), client_address(request)
+                form.get("email", ""),
+                form.get("password", ""),
+                client_address(request),
+                user_agent=origin(request)["user_agent"],
             )
         except (InvalidCredentials, Throttled) as exc:
-            status = 429 if isinstance(exc, Throttled) else 422
+            headers = retry_after(exc) if isinstance(exc, Throttled) else None
             return await auth_form(
                 request,
                 "login",
                 next_url,
                 values=values,
                 errors={"form": exc.message},
-                status_code=status,
+                status_code=429 if headers else 422,
                 inline=inline,
                 gate_id=form.get("gate_id"),
+                headers=headers,
             )
         return _signed_in(request, account.id, next_url)
 
@@ -139,7 +187,10 @@ class AuthController(Controller):
 
     @post("/logout")
     async def logout(self, request: AuthRequest) -> Redirect:
+        account = await current_account(request)
         log_out(request)
+        if account is not None:
+            await audit.record("signout", account_id=account.id, **origin(request))
         return Redirect(path="/", status_code=303)
 
     @get("/verify/{token:str}")
@@ -186,7 +237,13 @@ class AuthController(Controller):
     async def forgot(self, request: AuthRequest) -> Response[Any]:
         form = await form_fields(request)
         try:
-            await service.start_password_reset(form.get("email", ""))
+            await limits.check_reset(client_address(request))
+        except Throttled as exc:
+            return await too_many(request, exc)
+        try:
+            email = service.normalize_email(form.get("email", ""))
+            if await limits.reset_mail_allowed(email):
+                await service.start_password_reset(email)
         except ValidationFailed as exc:
             return await render(
                 request,
@@ -212,7 +269,9 @@ class AuthController(Controller):
     async def reset(self, request: AuthRequest, token: FromPath[str]) -> Any:
         form = await form_fields(request)
         try:
-            account = await service.reset_password(token, form.get("password", ""))
+            account = await service.reset_password(
+                token, form.get("password", ""), **origin(request)
+            )
         except ValidationFailed as exc:
             return await render(
                 request,
@@ -235,7 +294,7 @@ class AuthController(Controller):
         self, request: AuthRequest, token: FromPath[str]
     ) -> Response[Any]:
         try:
-            account = await service.confirm_email_change(token)
+            account = await service.confirm_email_change(token, **origin(request))
         except (InvalidToken, ValidationFailed) as exc:
             return await render(
                 request,

@@ -13,7 +13,7 @@ import structlog
 from email_validator import EmailNotValidError, validate_email
 
 from portal import runtime
-from portal.accounts import throttle, tokens
+from portal.accounts import audit, throttle, tokens
 from portal.accounts.passwords import (
     MAX_LENGTH,
     dummy_hash,
@@ -123,11 +123,14 @@ async def account_by_email(email: str) -> AccountView | None:
     return _view(row) if row else None
 
 
-async def register(email: str, password: str) -> AccountView | None:
+async def register(
+    email: str, password: str, *, address: str | None = None, user_agent: str | None = None
+) -> AccountView | None:
     """Create an account and mail a verification link.
 
     Returns None when the email already has an account: that owner gets a mail telling them
-    so, and the caller shows the same "check your inbox" message either way.
+    so, and the caller shows the same "check your inbox" message either way. `address` and
+    `user_agent` (the client's, when a web request registers) go to the audit log.
     """
     email = normalize_email(email)
     _check_new_password(password, email)
@@ -151,6 +154,7 @@ async def register(email: str, password: str) -> AccountView | None:
     if not rows:  # a concurrent registration of the same email won
         return None
     account = _view(rows[0])
+    await audit.record("register", account_id=account.id, address=address, user_agent=user_agent)
     await send_verification(account)
     log.info("account registered", account_id=account.id)
     return account
@@ -183,7 +187,11 @@ async def verify_email(raw_token: str) -> AccountView:
     return account
 
 
-async def authenticate(email: str, password: str, address: str) -> AccountView:
+async def authenticate(
+    email: str, password: str, address: str, *, user_agent: str | None = None
+) -> AccountView:
+    # Neither a malformed email nor a throttled attempt is audited: both cost an attacker
+    # nothing, and a row each would let them fill the log. Failures counted by the throttle are.
     try:
         email = normalize_email(email)
     except ValidationFailed as exc:
@@ -193,10 +201,24 @@ async def authenticate(email: str, password: str, address: str) -> AccountView:
     if row is None or row["disabled"]:
         verify_password(dummy_hash(_profile()), password or "", _profile())  # same cost as a hit
         await throttle.record_failure(email, address)
+        await audit.record(
+            "signin_failed",
+            account_id=row["id"] if row else None,
+            address=address,
+            detail={"reason": "disabled" if row else "unknown"},
+            user_agent=user_agent,
+        )
         raise InvalidCredentials(BAD_LOGIN)
     if not verify_password(row["password_hash"], password or "", _profile()):
         await throttle.record_failure(email, address)
         log.info("login failed", account_id=row["id"])
+        await audit.record(
+            "signin_failed",
+            account_id=row["id"],
+            address=address,
+            detail={"reason": "password"},
+            user_agent=user_agent,
+        )
         raise InvalidCredentials(BAD_LOGIN)
     await throttle.clear(email)
     values: dict = {Account.last_login_at: datetime.now(UTC)}
@@ -205,6 +227,7 @@ async def authenticate(email: str, password: str, address: str) -> AccountView:
     await Account.update(values).where(Account.id == row["id"])
     forget_account(row["id"])
     log.info("login", account_id=row["id"])
+    await audit.record("signin", account_id=row["id"], address=address, user_agent=user_agent)
     return _view(row)
 
 
@@ -232,7 +255,13 @@ async def start_password_reset(email: str) -> None:
     )
 
 
-async def reset_password(raw_token: str, new_password: str) -> AccountView:
+async def reset_password(
+    raw_token: str,
+    new_password: str,
+    *,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> AccountView:
     # Check the password before spending the token, so a typo does not burn the link.
     if len(raw_token or "") > 200:
         raise ValidationFailed({"token": "This link is not valid."})
@@ -254,6 +283,9 @@ async def reset_password(raw_token: str, new_password: str) -> AccountView:
     await tokens.revoke(token.account, "reset")
     await throttle.clear(row["email"])
     forget_account(token.account)
+    await audit.record(
+        "password_reset", account_id=token.account, address=address, user_agent=user_agent
+    )
     account = await get_account(token.account)
     if account is None:
         raise NotFound("This account is disabled.")
@@ -269,16 +301,33 @@ async def _check_current_password(account_id: int, password: str, field: str) ->
     return row
 
 
-async def change_password(account_id: int, current: str, new: str) -> None:
+async def change_password(
+    account_id: int,
+    current: str,
+    new: str,
+    *,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> None:
     row = await _check_current_password(account_id, current, "current_password")
     _check_new_password(new, row["email"], field="new_password")
     await Account.update({Account.password_hash: hash_password(new, _profile())}).where(
         Account.id == account_id
     )
     await tokens.revoke(account_id, "reset")
+    await audit.record(
+        "password_changed", account_id=account_id, address=address, user_agent=user_agent
+    )
 
 
-async def request_email_change(account_id: int, current_password: str, new_email: str) -> str:
+async def request_email_change(
+    account_id: int,
+    current_password: str,
+    new_email: str,
+    *,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> str:
     """Mail a confirmation link to the new address; the change happens when it is followed."""
     new_email = normalize_email(new_email, field="new_email")
     row = await _check_current_password(account_id, current_password, "current_password")
@@ -295,10 +344,16 @@ async def request_email_change(account_id: int, current_password: str, new_email
         {"link": f"{rt.settings.base_url}/account/email/{raw}", "old_email": row["email"]},
         dedupe_key=f"email-change:{raw[:16]}",
     )
+    # Neither address goes in the log: the event says that a change was asked for, not to what.
+    await audit.record(
+        "email_change_requested", account_id=account_id, address=address, user_agent=user_agent
+    )
     return new_email
 
 
-async def confirm_email_change(raw_token: str) -> AccountView:
+async def confirm_email_change(
+    raw_token: str, *, address: str | None = None, user_agent: str | None = None
+) -> AccountView:
     token = await tokens.consume(raw_token, "email_change")
     taken = await Account.exists().where(Account.email == token.new_email)
     if taken:
@@ -307,19 +362,36 @@ async def confirm_email_change(raw_token: str) -> AccountView:
         {Account.email: token.new_email, Account.email_verified_at: datetime.now(UTC)}
     ).where(Account.id == token.account)
     forget_account(token.account)
+    await audit.record(
+        "email_changed", account_id=token.account, address=address, user_agent=user_agent
+    )
     account = await get_account(token.account)
     if account is None:
         raise NotFound("This account no longer exists.")
     return account
 
 
-async def delete_account(account_id: int, current_password: str) -> None:
+async def delete_account(
+    account_id: int,
+    current_password: str,
+    *,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> None:
     row = await _check_current_password(account_id, current_password, "password")
-    await erase(account_id, row["email"])
+    await erase(account_id, row["email"], address=address, user_agent=user_agent)
 
 
-async def erase(account_id: int, email: str) -> None:
-    """Remove an account and everything the portal holds about it."""
+async def erase(
+    account_id: int,
+    email: str,
+    *,
+    actor_id: int | None = None,
+    address: str | None = None,
+    user_agent: str | None = None,
+) -> None:
+    """Remove an account and everything the portal holds about it, but for its audit rows: a
+    security log is kept (under the bare account id, which no longer leads to an email)."""
     for feature in runtime.current().features:
         if feature.on_account_deleted is not None:
             await feature.on_account_deleted(account_id)
@@ -328,6 +400,13 @@ async def erase(account_id: int, email: str) -> None:
     await OutboxMessage.delete().where(OutboxMessage.to_addr == email)
     await Account.delete().where(Account.id == account_id)  # tokens go with it (cascade)
     forget_account(account_id)
+    await audit.record(
+        "account_deleted",
+        account_id=account_id,
+        address=address,
+        detail={"actor_id": actor_id} if actor_id is not None else None,
+        user_agent=user_agent,
+    )
     log.info("account deleted", account_id=account_id)
 
 
@@ -335,7 +414,7 @@ async def create_admin(email: str, password: str) -> AccountView:
     email = normalize_email(email)
     _check_new_password(password, email)
     now = datetime.now(UTC)
-    existing = await Account.select(Account.id).where(Account.email == email).first()
+    existing = await Account.select(Account.id, Account.role).where(Account.email == email).first()
     if existing:
         await Account.update(
             {
@@ -356,7 +435,19 @@ async def create_admin(email: str, password: str) -> AccountView:
             )
         )
     row = await Account.select().where(Account.email == email).first()
+    await _audit_create_admin(row["id"], existing)
     return _view(row)
+
+
+async def _audit_create_admin(account_id: int, existing: dict | None) -> None:
+    """`portal users create-admin` makes an admin from the command line: no actor, no address."""
+    if existing is None:
+        await audit.record("register", account_id=account_id, detail={"via": "cli"})
+        return
+    await audit.record("password_changed", account_id=account_id, detail={"via": "cli"})
+    if existing["role"] != "admin":
+        detail = {"from": existing["role"], "to": "admin", "via": "cli"}
+        await audit.record("role_changed", account_id=account_id, detail=detail)
 
 
 # --- administration -----------------------------------------------------------------------
@@ -388,7 +479,10 @@ async def search_accounts(query: str, page: int = 1) -> tuple[list[dict], int]:
     return rows, await count
 
 
-async def admin_update(account_id: int, *, role: str, plan: str, disabled: bool) -> None:
+async def admin_update(
+    account_id: int, *, role: str, plan: str, disabled: bool, actor_id: int | None = None
+) -> None:
+    """Set an account's role, plan and status; `actor_id` (the admin) goes in the audit log."""
     errors = {}
     if role not in ROLES:
         errors["role"] = f"Role must be one of {', '.join(ROLES)}."
@@ -396,14 +490,40 @@ async def admin_update(account_id: int, *, role: str, plan: str, disabled: bool)
         errors["plan"] = f"Plan must be one of {', '.join(PLANS)}."
     if errors:
         raise ValidationFailed(errors)
+    before = (
+        await Account.select(Account.role, Account.plan, Account.disabled)
+        .where(Account.id == account_id)
+        .first()
+    )
     updated = (
         await Account.update({Account.role: role, Account.plan: plan, Account.disabled: disabled})
         .where(Account.id == account_id)
         .returning(Account.id)
     )
     forget_account(account_id)
-    if not updated:
+    if not updated or before is None:
         raise NotFound("No such account.")
+    after = {"role": role, "plan": plan, "disabled": disabled}
+    await _audit_admin_changes(account_id, before, after, actor_id)
     log.info(
         "account updated by admin", account_id=account_id, role=role, plan=plan, disabled=disabled
     )
+
+
+async def _audit_admin_changes(
+    account_id: int, before: dict, after: dict, actor_id: int | None
+) -> None:
+    """One audit row per field the admin changed (saving an unchanged row records nothing)."""
+    for field, event in (("role", "role_changed"), ("plan", "plan_changed")):
+        if before[field] != after[field]:
+            await audit.record(
+                event,
+                account_id=account_id,
+                detail={"from": before[field], "to": after[field], "actor_id": actor_id},
+            )
+    if bool(before["disabled"]) != after["disabled"]:
+        await audit.record(
+            "account_disabled" if after["disabled"] else "account_enabled",
+            account_id=account_id,
+            detail={"actor_id": actor_id},
+        )

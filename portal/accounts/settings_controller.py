@@ -9,7 +9,8 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from portal.accounts import service
+from portal.accounts import audit, service
+from portal.accounts.controllers import origin
 from portal.accounts.service import AccountView
 from portal.errors import ValidationFailed
 from portal.web.forms import form_fields
@@ -18,6 +19,8 @@ from portal.web.render import render
 from portal.web.sessions import log_out
 
 SettingsRequest = Request[Any, Any, Any]
+
+ACTIVITY_SHOWN = 20  # the account's latest security events on its settings page
 
 
 async def require_account(request: SettingsRequest) -> AccountView:
@@ -35,10 +38,16 @@ async def settings_page(
     notice: str | None = None,
 ) -> Response[Any]:
     """`failed` names the form whose `errors` to show, since the forms share field names."""
+    account = await require_account(request)
     return await render(
         request,
         "accounts/settings.html",
-        {"failed": failed, "errors": errors or {}, "flash": notice},
+        {
+            "failed": failed,
+            "errors": errors or {},
+            "flash": notice,
+            "activity": await audit.for_account(account.id, ACTIVITY_SHOWN),
+        },
         status_code=422 if errors else 200,
     )
 
@@ -59,7 +68,10 @@ class SettingsController(Controller):
         form = await form_fields(request)
         try:
             new_email = await service.request_email_change(
-                account.id, form.get("current_password", ""), form.get("new_email", "")
+                account.id,
+                form.get("current_password", ""),
+                form.get("new_email", ""),
+                **origin(request),
             )
         except ValidationFailed as exc:
             return await settings_page(request, failed="email", errors=exc.fields)
@@ -73,7 +85,10 @@ class SettingsController(Controller):
         form = await form_fields(request)
         try:
             await service.change_password(
-                account.id, form.get("current_password", ""), form.get("new_password", "")
+                account.id,
+                form.get("current_password", ""),
+                form.get("new_password", ""),
+                **origin(request),
             )
         except ValidationFailed as exc:
             return await settings_page(request, failed="password", errors=exc.fields)
@@ -88,7 +103,7 @@ class SettingsController(Controller):
                 request, failed="delete", errors={"confirm": "Type DELETE to confirm."}
             )
         try:
-            await service.delete_account(account.id, form.get("password", ""))
+            await service.delete_account(account.id, form.get("password", ""), **origin(request))
         except ValidationFailed as exc:
             return await settings_page(request, failed="delete", errors=exc.fields)
         log_out(request)

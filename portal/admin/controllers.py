@@ -66,12 +66,14 @@ class AdminController(Controller):
     @post("/users/{account_id:int}")
     async def update_user(self, request: AdminRequest, account_id: FromPath[int]) -> Any:
         form = await form_fields(request)
+        actor = await current_account(request)  # the guard made sure there is one
         try:
             await accounts.admin_update(
                 account_id,
                 role=form.get("role", ""),
                 plan=form.get("plan", ""),
                 disabled=form.get("disabled") == "on",
+                actor_id=actor.id if actor else None,
             )
         except ValidationFailed as exc:
             return await render(

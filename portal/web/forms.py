@@ -33,6 +33,8 @@ def safe_next(target: str | None, default: str = "/") -> str:
         or target.startswith(("//", "/\\"))
     ):
         return default
-    if any(ch in target for ch in "\r\n\t\\"):
+    # Browsers drop tabs and newlines inside a URL ("/\t/evil" is "//evil") and read "\" as "/";
+    # other control characters have no place in a Location header either.
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return default
     return target

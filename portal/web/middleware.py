@@ -1,5 +1,15 @@
 """Security headers on every response, and a structured access log.
 
+The headers go on through a before_send hook, so pages, htmx fragments, error pages, static
+files, the JSON API and the rate limiter's own 429s all carry them (tests/test_security_headers.py).
+The CSP allows scripts from this origin only (no inline script, no eval: the pages have none, and
+htmx is configured with allowEval false) and no framing; HSTS is sent only when BASE_URL is https.
+
+Cookie flags are set where each cookie is made, all SameSite=Lax and Secure behind https:
+the session (portal/app.py: HttpOnly), the guest id (portal/web/identity.py: HttpOnly) and the
+CSRF token (portal/app.py: not HttpOnly, because portal.js reads it to send x-csrftoken on htmx
+requests; it is no secret from the page, and SameSite plus its signature do the work).
+
 The access log records the route template (/codes/{system}/{code}), never the query string or
 form data, which may carry case text.
 """

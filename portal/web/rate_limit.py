@@ -3,7 +3,11 @@
 Litestar's RateLimitMiddleware keeps a serialised history per client in a store: a read and a
 write of a JSON document per request, which cost the search API most of its throughput. Here a
 request is one increment: a dict entry in the embedded mode, one pipelined INCR/EXPIRE in Redis
-in the full mode (so every process shares the count).
+in the full mode (so every process shares the count). The same counters serve the per-address
+limits of the account forms (portal/web/limits.py), over windows of their own.
+
+A fixed window lets a client send up to twice the limit across a window's boundary: accepted
+for its cost of one increment a request.
 """
 
 from __future__ import annotations
@@ -19,22 +23,36 @@ from redis.asyncio import Redis
 WINDOW_S = 60
 
 
+def now() -> float:
+    """The clock of every window (tests pin it, so no count is split across a boundary)."""
+    return time.time()
+
+
+def seconds_left(window_s: int = WINDOW_S) -> int:
+    """Seconds until the current window ends: what Retry-After says."""
+    return window_s - int(now()) % window_s
+
+
 class Counter(Protocol):
-    async def hit(self, key: str) -> int:
-        """Count one request under `key` (a client in a window) and return the count."""
+    async def hit(self, key: str, window_s: int = WINDOW_S) -> int:
+        """Count one request under `key` in the current window and return the count."""
         ...
 
 
 class MemoryCounter:
-    def __init__(self) -> None:
-        self.window = -1
-        self.counts: dict[str, int] = {}
+    """The embedded mode's counter: one process serves every request."""
 
-    async def hit(self, key: str) -> int:
-        window = int(time.time() // WINDOW_S)
-        if window != self.window:  # a new minute: last minute's counts are of no use
-            self.window, self.counts = window, {}
-        count = self.counts[key] = self.counts.get(key, 0) + 1
+    def __init__(self) -> None:
+        # window length -> (the window's number, counts in it)
+        self.windows: dict[int, tuple[int, dict[str, int]]] = {}
+
+    async def hit(self, key: str, window_s: int = WINDOW_S) -> int:
+        window = int(now() // window_s)
+        current, counts = self.windows.get(window_s, (-1, {}))
+        if current != window:  # a new window: the last one's counts are of no use
+            counts = {}
+            self.windows[window_s] = (window, counts)
+        count = counts[key] = counts.get(key, 0) + 1
         return count
 
 
@@ -43,14 +61,15 @@ class RedisCounter:
         self.url, self.prefix = url, prefix
         self.client: Redis | None = None
 
-    async def hit(self, key: str) -> int:
+    async def hit(self, key: str, window_s: int = WINDOW_S) -> int:
         if self.client is None:
             self.client = Redis.from_url(self.url)
-        window = int(time.time() // WINDOW_S)
-        name = f"{self.prefix}ratelimit:{key}:{window}"
+        window = int(now() // window_s)
+        suffix = "" if window_s == WINDOW_S else f":{window_s}"  # the API's keys as they were
+        name = f"{self.prefix}ratelimit:{key}:{window}{suffix}"
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.incr(name)
-            pipe.expire(name, WINDOW_S + 1)
+            pipe.expire(name, window_s + 1)
             count, _ = await pipe.execute()
         return int(count)
 
@@ -67,7 +86,7 @@ class RateLimitMiddleware:
             return
         client = scope.get("client")
         count = await self.counter.hit(client[0] if client else "unknown")
-        reset = WINDOW_S - int(time.time()) % WINDOW_S
+        reset = seconds_left()
         headers = {
             "ratelimit-limit": str(self.limit),
             "ratelimit-remaining": str(max(self.limit - count, 0)),
