@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import re
-import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -41,10 +40,9 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: the repository root on the path
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, portal_cli, state_directory
+from bench.harness import BenchError, loaded_code_sets, portal_cli, state_directory
 
 TARGET_FACTS = 0.9
-SQLITE_FILE = "portal.sqlite3"
 TOPICS = (
     "codes",
     "guidelines",
@@ -409,20 +407,7 @@ def catalog_loaded(state_dir: Path) -> bool:
     """Whether every code set `portal data import` knows has a current release in the dir."""
     from features.case2code.importing.registry import IMPORTERS
 
-    path = state_dir / SQLITE_FILE
-    if not path.is_file():
-        return False
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            loaded = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT DISTINCT code_set FROM catalog_release WHERE status = 'current'"
-                )
-            }
-    except sqlite3.Error:
-        return False
-    return {i.code_set for i in IMPORTERS} <= loaded
+    return {i.code_set for i in IMPORTERS} <= loaded_code_sets(state_dir)
 
 
 def ensure_catalog(state_dir: Path) -> float | None:

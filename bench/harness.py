@@ -551,6 +551,21 @@ def settings_summary(args: argparse.Namespace, loadgen: LoadGen) -> dict[str, An
 
 
 @contextmanager
+def loaded_code_sets(state_dir: Path) -> set[str]:
+    """The code sets with a current release in a state dir's SQLite catalog (none if absent)."""
+    import sqlite3
+
+    path = state_dir / "portal.sqlite3"
+    if not path.is_file():
+        return set()
+    query = "SELECT DISTINCT code_set FROM catalog_release WHERE status = 'current'"
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            return {row[0] for row in conn.execute(query)}
+    except sqlite3.Error:
+        return set()
+
+
 def state_directory(path: Path | None, prefix: str = "portal-bench-") -> Iterator[Path]:
     """The bench state dir: `path` kept and reused, or a temporary one removed afterwards."""
     if path is not None:

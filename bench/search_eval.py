@@ -56,7 +56,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import sys
 import time
 import unicodedata
@@ -67,9 +66,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.harness import BenchError, portal_cli, portal_env, state_directory
+from bench.harness import BenchError, loaded_code_sets, portal_cli, portal_env, state_directory
 
-SQLITE_FILE = "portal.sqlite3"
 # What search reads (features/case2code/search/documents.py SEARCHED_SYSTEMS) and the index tables.
 SEARCH_CODE_SETS = ("icd-10-cm", "icd-10-cm-index", "icd-10-pcs", "hcpcs", "cpt")
 SYSTEMS = ("icd-10-cm", "icd-10-pcs", "hcpcs", "cpt")
@@ -736,20 +734,7 @@ def held_out_triples(
 
 def search_data_loaded(state_dir: Path) -> bool:
     """Whether every code set search reads has a current release in the state dir's SQLite."""
-    path = state_dir / SQLITE_FILE
-    if not path.is_file():
-        return False
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            loaded = {
-                row[0]
-                for row in conn.execute(
-                    "SELECT DISTINCT code_set FROM catalog_release WHERE status = 'current'"
-                )
-            }
-    except sqlite3.Error:
-        return False
-    return set(SEARCH_CODE_SETS) <= loaded
+    return set(SEARCH_CODE_SETS) <= loaded_code_sets(state_dir)
 
 
 def ensure_search_data(state_dir: Path) -> float | None:
