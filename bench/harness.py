@@ -550,7 +550,6 @@ def settings_summary(args: argparse.Namespace, loadgen: LoadGen) -> dict[str, An
     }
 
 
-@contextmanager
 def loaded_code_sets(state_dir: Path) -> set[str]:
     """The code sets with a current release in a state dir's SQLite catalog (none if absent)."""
     import sqlite3
@@ -566,6 +565,7 @@ def loaded_code_sets(state_dir: Path) -> set[str]:
         return set()
 
 
+@contextmanager
 def state_directory(path: Path | None, prefix: str = "portal-bench-") -> Iterator[Path]:
     """The bench state dir: `path` kept and reused, or a temporary one removed afterwards."""
     if path is not None:
