@@ -57,6 +57,7 @@ TYPO_FACTOR = 0.85
 # A code matching every group of the query but one competes, this much below (_near).
 PARTIAL_PENALTY = 2.0
 NEAR_MAX_DOCS = 5000
+NEAR_WHEN_FEWER = 40  # full matches below which near matches are looked for (_near)
 # Learnt expansions (_learn_expansions): a query word also matches the title words the catalog's
 # other names for a code translate it to ("tumor" -> neoplasm), at this share of their weight.
 EXPANSION_FACTOR = 0.5
@@ -577,7 +578,9 @@ class SearchIndex:
             best = best.only(allowed)
             if not len(best.docs) and len(matches) > 1:
                 best = self._family_match(matches).only(allowed)
-            if len(matches) > 1:
+            # Codes missing one word compete only when few codes have them all: with many full
+            # matches they rank below them anyway, and their intersections cost the most.
+            if len(matches) > 1 and len(best.docs) < NEAR_WHEN_FEWER:
                 near = self._near(matches).only(allowed)
                 # Near matches only: no code has every word, which callers must be told.
                 partial = partial or (not len(best.docs) and len(near.docs) > 0)
@@ -658,6 +661,22 @@ class SearchIndex:
         return found
 
     def _near(self, matches: list[_Match]) -> _Match:
+        """`_near_matches`, kept per process for the same groups' matches (the group cache hands
+        back the same objects for a repeated word, so identity is the key; the entry holds them,
+        so an id cannot be reused while it is kept)."""
+        cache: dict[tuple[int, ...], tuple[tuple[_Match, ...], _Match]]
+        cache = self.__dict__.setdefault("near_cache", {})
+        key = tuple(id(m) for m in matches)
+        kept = cache.get(key)
+        if kept is not None and all(a is b for a, b in zip(kept[0], matches, strict=True)):
+            return kept[1]
+        found = self._near_matches(matches)
+        if len(cache) >= GROUP_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (tuple(matches), found)
+        return found
+
+    def _near_matches(self, matches: list[_Match]) -> _Match:
         """The documents matching every group but one, less PARTIAL_PENALTY: the code whose
         title says one word of the query differently still competes. A set of more than
         NEAR_MAX_DOCS (the other words are common ones) is left out: nothing to tell apart."""
