@@ -651,3 +651,16 @@ def test_sso_in_the_embedded_mode(idp: MockProvider, tmp_path) -> None:
         assert back.headers["location"] == "/careers"
         assert email in browser.get("/careers").text
         assert browser.get("/account/sso/identities").status_code == 200
+
+
+async def test_an_sso_only_account_deletes_itself_without_a_password(
+    client: PortalClient, sso
+) -> None:
+    sub, email = _user(sso)
+    await _sign_in(client, sso, sub)
+    assert await _signed_in_as(client, email)
+    wrong = await client.submit("/account/settings/delete", {"password": "", "confirm": "delete"})
+    assert wrong.status_code == 422, "the typed DELETE is still asked for"
+    done = await client.submit("/account/settings/delete", {"password": "", "confirm": "DELETE"})
+    assert done.status_code == 303
+    assert await Account.count().where(Account.email == email) == 0

@@ -15,14 +15,13 @@ import structlog
 
 from portal import db, runtime
 from portal.accounts import service
+from portal.accounts.passwords import UNUSABLE_PASSWORD
 from portal.accounts.service import AccountView
 from portal.accounts.tables import Account, Identity
 from portal.errors import NotFound, PortalError
 
 log = structlog.get_logger("portal.sso")
 
-# Not an argon2 hash ("$argon2id$..."): verify_password answers False for it, whatever is typed.
-UNUSABLE_PASSWORD = "!sso-only"  # noqa: S105 (a marker, not a secret)
 
 
 def has_password(password_hash: str | None) -> bool:

@@ -29,6 +29,11 @@ def hasher(profile: str = "default") -> PasswordHasher:
     return PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
 
 
+# Stored for an account created through single sign-on: not an argon2 hash, so no password
+# verifies against it ("Forgot your password?" gives the account one).
+UNUSABLE_PASSWORD = "!sso-only"  # noqa: S105 (a marker, not a secret)
+
+
 def password_problem(password: str, email: str = "") -> str | None:
     """Why a new password is refused, or None when it is acceptable."""
     if len(password) < MIN_LENGTH:

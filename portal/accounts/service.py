@@ -16,6 +16,7 @@ from portal import runtime
 from portal.accounts import audit, throttle, tokens
 from portal.accounts.passwords import (
     MAX_LENGTH,
+    UNUSABLE_PASSWORD,
     dummy_hash,
     hash_password,
     needs_rehash,
@@ -378,7 +379,13 @@ async def delete_account(
     address: str | None = None,
     user_agent: str | None = None,
 ) -> None:
-    row = await _check_current_password(account_id, current_password, "password")
+    row = await Account.select().where(Account.id == account_id).first()
+    if row is None:
+        raise NotFound("This account no longer exists.")
+    # An account that only signs in through a provider has no password to prove: the signed-in
+    # session and the typed DELETE are what it has.
+    if row["password_hash"] != UNUSABLE_PASSWORD:
+        row = await _check_current_password(account_id, current_password, "password")
     await erase(account_id, row["email"], address=address, user_agent=user_agent)
 
 
