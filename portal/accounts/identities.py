@@ -23,7 +23,6 @@ from portal.errors import NotFound, PortalError
 log = structlog.get_logger("portal.sso")
 
 
-
 def has_password(password_hash: str | None) -> bool:
     return bool(password_hash) and not password_hash.startswith("!")  # type: ignore[union-attr]
 
