@@ -22,7 +22,6 @@ from litestar.response import Redirect
 from features.consultant import service
 from features.consultant.attachments import MAX_BYTES, Attachment, AttachmentError, read_attachment
 from features.consultant.service import ConsultError, ConsultView, LimitReached
-from features.consultant.tables import ConsultMessage
 from portal import runtime
 from portal.accounts.service import AccountView
 from portal.metering import service as metering
@@ -119,7 +118,7 @@ async def submit(request: PageRequest) -> Response[Any]:
         return await _index(request, account, error=str(exc), status_code=422)
     nonce = fields.get("nonce", "")[:32] or secrets.token_hex(16)
     form_id = f"<web-{nonce}@{service.mail_domain()}>"
-    again = await _consult_of_message(account, form_id)
+    again = await service.thread_for_mail(account.id, [form_id])
     if again is not None:  # a second click: the first one's consult
         return Redirect(path=again.url, status_code=303)
     try:
@@ -134,21 +133,11 @@ async def submit(request: PageRequest) -> Response[Any]:
     except LimitReached as exc:
         return await _index(request, account, form=fields, error=str(exc), status_code=429)
     except ConsultError as exc:
-        again = await _consult_of_message(account, form_id)
+        again = await service.thread_for_mail(account.id, [form_id])
         if again is not None:  # two clicks raced: the other one stored it
             return Redirect(path=again.url, status_code=303)
         return await _index(request, account, form=fields, error=str(exc), status_code=422)
     return Redirect(path=f"{done.consult.url}?sent=1", status_code=303)
-
-
-async def _consult_of_message(account: AccountView, message_id: str) -> ConsultView | None:
-    row = (
-        await ConsultMessage.select(ConsultMessage.consult_id)
-        .where(ConsultMessage.message_id == message_id)
-        .first()
-    )
-    found = await service.by_id(row["consult_id"]) if row else None
-    return found if found is not None and found.account_id == account.id else None
 
 
 async def _thread(
