@@ -28,6 +28,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from features.case2code.search import lexicon
 from features.case2code.search import synonyms as synonym_lists
 from features.case2code.search.documents import (
     INCLUDES,
@@ -44,6 +45,9 @@ from features.case2code.search.text import STOPWORDS, code_key, stem, tokens, wo
 
 FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75, XREF: 0.7}
 COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
+# Titles longer than this many words (HCPCS quality-measure codes run to hundreds) weigh their
+# matched words by sqrt(LONG_TITLE / words): two words in a paragraph say less than in a name.
+LONG_TITLE = 20
 BILLABLE_BONUS = 0.5
 GENERIC_BONUS = 0.4  # "unspecified", "without complications": a bare condition's default code
 LEAD_TERM_BONUS = 0.3  # the title starts with a query word, as an index main term does
@@ -203,6 +207,7 @@ class SearchIndex:
         self.seventh_parent = np.zeros(0, np.int32)  # for 7-character codes, else -1
         self.seventh_terms: dict[int, frozenset[int]] = {}  # the 7th character's words
         self.title_len = np.zeros(0, np.float32)
+        self.length_factor = np.zeros(0, np.float32)  # LONG_TITLE
         self.first_term = np.zeros(0, np.int32)
         self.code_len = np.zeros(0, np.int8)
         self.context = np.zeros(0, np.float32)  # CONTEXT_CHAPTERS
@@ -300,6 +305,7 @@ class SearchIndex:
         self._build_postings(rows_t, rows_d, rows_w, rows_title, n)
         self._build_documents(documents)
         self.title_len, self.first_term = title_len, first_term
+        self.length_factor = np.sqrt(np.minimum(1.0, LONG_TITLE / title_len)).astype(np.float32)
         self.surface_df = dict(surface_df)
         self.surface_sorted = sorted(surface_df)
         by_initial: dict[str, list[str]] = {}
@@ -307,7 +313,11 @@ class SearchIndex:
             if len(word) >= 4 and not word.isdigit():
                 by_initial.setdefault(word[0], []).append(word)
         self.surface_by_initial = by_initial
-        self.synonyms = {**synonym_lists.harvest(harvest_texts), **synonym_lists.curated()}
+        self.synonyms = {
+            **lexicon.synonyms(lambda word: stem(word) in term_ids),
+            **synonym_lists.harvest(harvest_texts),
+            **synonym_lists.curated(),
+        }
         # What the 7th character adds to its parent's title ("initial encounter closed"): a
         # query naming it wants the 7-character code itself.
         self.seventh_terms = {}
@@ -777,7 +787,7 @@ class SearchIndex:
         coverage = np.minimum(match.title / self.title_len[docs], 1.0)
         lead = np.isin(self.first_term[docs], np.fromiter(lead_terms, np.int32))
         return (
-            match.score
+            match.score * self.length_factor[docs]
             + COVERAGE_WEIGHT * coverage
             + BILLABLE_BONUS * self.billable[docs]
             + GENERIC_BONUS * self.generic[docs]

@@ -121,7 +121,8 @@ CURATED: dict[str, str] = {
     "former smoker": "personal history of nicotine dependence",
     "ex smoker": "personal history of nicotine dependence",
     "refractory": "intractable|refractory",
-    "cancer": "malignant neoplasm|cancer",
+    # Not "cancer" itself: rare in code titles (so weighty), common in HCPCS measure texts.
+    "cancer": "malignant neoplasm",
     "carcinoma": "malignant neoplasm|carcinoma",
     "tumor": "neoplasm|tumor",
     "tumour": "neoplasm|tumor",

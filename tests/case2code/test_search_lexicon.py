@@ -1,0 +1,84 @@
+"""The dictionaries behind the search's fallback for words the catalog does not use: WordNet 3.0
+and the Human Phenotype Ontology, read from their installed packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from features.case2code.search import lexicon, service
+from features.case2code.search.text import STOPWORDS
+
+KNOWN = frozenset({"measles", "rubeola", "anemia", "cleft", "palate", "pericardial", "effusion"})
+
+
+def known(word: str) -> bool:
+    return word in KNOWN
+
+
+def test_both_dictionaries_are_installed() -> None:
+    assert [label for label, _, _ in lexicon.sources()] == [
+        "WordNet 3.0",
+        "Human Phenotype Ontology",
+    ]
+
+
+def test_unknown_names_are_rewritten_into_known_ones() -> None:
+    found = lexicon.synonyms(known)
+    assert found[("morbilli",)] == [("measles",), ("rubeola",)]
+    assert found[("anaemia",)] == [("anemia",)]  # British spelling
+    assert found[("palatoschisis",)] == [("cleft", "palate")]
+    # No synonym known: the parent term's name ("Chylopericardium" is a "Pericardial effusion").
+    assert found[("chylopericardium",)] == [("pericardial", "effusion")]
+
+
+def test_known_words_are_never_rewritten() -> None:
+    found = lexicon.synonyms(known)
+    assert ("measles",) not in found
+    assert ("anemia",) not in found
+    # A rewrite needs every word of the new name known.
+    assert all(
+        all(w in KNOWN or w in STOPWORDS for w in name)
+        for names in found.values()
+        for name in names
+    )
+
+
+def test_the_obo_reader_skips_obsolete_terms_and_keeps_exact_synonyms(tmp_path: Path) -> None:
+    obo = tmp_path / "t.obo"
+    obo.write_text(
+        "format-version: 1.2\n\n"
+        "[Term]\nid: HP:1\nname: Parent thing\n\n"
+        '[Term]\nid: HP:2\nname: Child thing\nsynonym: "Kid thing" EXACT []\n'
+        'synonym: "Near thing" RELATED []\nis_a: HP:1 ! Parent thing\n\n'
+        "[Term]\nid: HP:3\nname: Old thing\nis_obsolete: true\n\n"
+        "[Typedef]\nid: part_of\nname: part of\n",
+        encoding="utf-8",
+    )
+    assert list(lexicon.hpo_sets(obo)) == [
+        (["Parent thing"], []),
+        (["Child thing", "Kid thing"], ["Parent thing"]),
+    ]
+
+
+@pytest.mark.usefixtures("search_ready")
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    # Words no code text uses (the catalog has "measles, rubeola, morbilli" already).
+    [("anaemia", "D64.9"), ("oesophagitis", "K20.9"), ("stammering", "F80.81")],
+)
+async def test_search_finds_codes_through_the_dictionaries(typed: str, expected: str) -> None:
+    result = await service.search(typed, limit=5)
+    found = [h.display for h in result.hits]
+    assert any(code.startswith(expected) for code in found), found
+    assert result.expansions  # the page says what the word was read as
+
+
+@pytest.mark.usefixtures("search_ready")
+async def test_long_measure_descriptors_do_not_bury_the_diagnosis() -> None:
+    """HCPCS quality-measure codes run to hundreds of words and name many conditions; a coder
+    typing a condition wants its ICD-10-CM code first."""
+    result = await service.search("lung cancer", limit=3)
+    assert [h.system for h in result.hits] == ["icd-10-cm"] * 3, result.hits
+    assert result.hits[0].display.startswith("C34")
