@@ -81,6 +81,26 @@ async def test_billable_codes_come_before_headings_with_the_same_title() -> None
     assert found.index("J18") > found.index("J18.9")
 
 
+@pytest.mark.parametrize(
+    ("typed", "default", "heading"),
+    [("right heart failure", "I50.810", "I50.81"), ("type 2 diabetes mellitus", "E11.9", "E11")],
+)
+async def test_a_headings_unspecified_child_ranks_just_above_it(
+    typed: str, default: str, heading: str
+) -> None:
+    found = await codes(typed, n=10)
+    assert default in found, found
+    assert heading not in found or found.index(default) < found.index(heading)
+
+
+async def test_a_query_missing_in_every_code_still_finds_the_codes_with_its_rarest_words() -> None:
+    # No code says all of "alpha thalassemia triple mutation": the alpha thalassemia code,
+    # which says the rarest words, comes first, marked as a partial match.
+    result = await service.search("alpha thalassemia triple mutation", limit=5)
+    assert result.partial
+    assert result.hits and result.hits[0].display == "D56.0", result.hits
+
+
 async def test_seventh_character_codes_fold_into_their_parent_unless_asked_for() -> None:
     plain = await service.search("sprain left ankle", limit=10)
     assert plain.hits[0].display == "S93.402"

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from features.case2code.search.synonyms import CURATED, curated, harvest
-from features.case2code.search.text import code_key, fold, laterality, mark, stem, tokens
+from features.case2code.search.text import (
+    code_key,
+    derivation_keys,
+    fold,
+    laterality,
+    mark,
+    stem,
+    tokens,
+)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +113,25 @@ def test_notes_that_name_other_codes_are_read_as_names_for_them() -> None:
     )
     assert references("Escherichia coli infection (A04.0-A04.4)")[1] == []  # a range
     assert references("code to identify control using:") == ("", [])
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("neurosis", "neurotic"),
+        ("tuberculosis", "tuberculous"),
+        ("depression", "depressive"),
+        ("anemia", "anemic"),
+        ("atrophy", "atrophic"),
+        ("arthritis", "arthritic"),
+        ("perforation", "perforate"),
+        ("infection", "infect"),
+    ],
+)
+def test_derivational_variants_share_a_key(one: str, other: str) -> None:
+    assert set(derivation_keys(one)) & set(derivation_keys(other))
+
+
+@pytest.mark.parametrize(("one", "other"), [("organ", "organic"), ("duct", "duction")])
+def test_unrelated_or_short_words_do_not(one: str, other: str) -> None:
+    assert not set(derivation_keys(one)) & set(derivation_keys(other))

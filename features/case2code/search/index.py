@@ -41,7 +41,14 @@ from features.case2code.search.documents import (
     Document,
 )
 from features.case2code.search.hits import SearchHit, SearchResult
-from features.case2code.search.text import STOPWORDS, code_key, stem, tokens, words
+from features.case2code.search.text import (
+    STOPWORDS,
+    code_key,
+    derivation_keys,
+    stem,
+    tokens,
+    words,
+)
 
 FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75, XREF: 0.7}
 COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
@@ -50,6 +57,8 @@ COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
 LONG_TITLE = 20
 BILLABLE_BONUS = 0.5
 GENERIC_BONUS = 0.4  # "unspecified", "without complications": a bare condition's default code
+DEFAULT_CHILD_EDGE = 0.01  # a heading's "unspecified" child just above it
+NOS_FACTOR = 2.5  # GENERIC_BONUS times this when the query says "NOS" or "unspecified"
 LEAD_TERM_BONUS = 0.3  # the title starts with a query word, as an index main term does
 PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole one
 # ...and much less when the word typed so far is a word itself ("pneumonia" -> "pneumoniae").
@@ -61,10 +70,13 @@ TYPO_FACTOR = 0.85
 # A code matching every group of the query but one competes, this much below (_near).
 PARTIAL_PENALTY = 2.0
 NEAR_MAX_DOCS = 5000
+NEAR_MIN_GROUPS = 1  # near matches match at least this many of the query's groups
 NEAR_WHEN_FEWER = 40  # full matches below which near matches are looked for (_near)
 # Learnt expansions (_learn_expansions): a query word also matches the title words the catalog's
 # other names for a code translate it to ("tumor" -> neoplasm), at this share of their weight.
 EXPANSION_FACTOR = 0.5
+VARIANT_FACTOR = 0.8  # "neurotic" for "neurosis": the same thing said another way
+VARIANTS_MAX = 3
 EXPANSION_MIN_P = 0.2  # p(title word | word) below this is noise
 EXPANSION_MIN_PAIRS = 2  # a word seen in fewer (name, title) pairs teaches nothing
 # Words of more codes than this are neither expanded nor an expansion: common words say little
@@ -205,6 +217,7 @@ class SearchIndex:
         self.child_offsets = np.zeros(1, np.int64)
         self.child_docs = np.zeros(0, np.int32)
         self.seventh_parent = np.zeros(0, np.int32)  # for 7-character codes, else -1
+        self.default_child = np.zeros(0, np.int32)  # a heading's "unspecified" child, else -1
         self.seventh_terms: dict[int, frozenset[int]] = {}  # the 7th character's words
         self.title_len = np.zeros(0, np.float32)
         self.length_factor = np.zeros(0, np.float32)  # LONG_TITLE
@@ -229,6 +242,7 @@ class SearchIndex:
         self.code_docs = np.zeros(0, np.int32)
         self.synonyms: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
         # term -> [(term, p)]: what the title says for a word of a code's other names.
+        self.variants: dict[int, list[int]] = {}  # term -> its derivational variants
         self.expansions: dict[int, list[tuple[int, float]]] = {}
         self.title_stems: list[str] = []  # each title's search terms, spaced: " a b c "
         self.filters: dict[tuple[object, ...], np.ndarray] = {}  # _filter's masks
@@ -335,6 +349,7 @@ class SearchIndex:
             if df[q] <= EXPANSION_MAX_DF
             and (kept := [(t, p) for t, p in found if df[t] <= EXPANSION_MAX_DF])
         }
+        self.variants = _variants(self.terms, df)
         return self
 
     def _build_postings(
@@ -394,6 +409,7 @@ class SearchIndex:
         self.seventh_parent = np.where(
             np.array([bool(doc.seventh_meaning) for doc in documents], bool), self.parent, -1
         ).astype(np.int32)
+        self.default_child = _default_children(documents, self.parent)
         order = sorted(range(n), key=lambda i: (self.codes[i], i))
         self.code_sorted = [self.codes[i] for i in order]
         self.code_docs = np.array(order, np.int32)
@@ -537,11 +553,18 @@ class SearchIndex:
         return [], None
 
     def _expanded(self, term: tuple[int, float]) -> list[tuple[int, float]]:
-        """The learnt expansions of a term, weighed below the term itself."""
+        """The learnt expansions and the derivational variants of a term, weighed below the
+        term itself."""
         tid, weight = term
-        return [
+        learnt = [
             (t, min(float(self.idf[t]), weight) * p * EXPANSION_FACTOR)
             for t, p in self.expansions.get(tid, ())
+        ]
+        said = {t for t, _ in learnt}
+        return learnt + [
+            (t, min(float(self.idf[t]), weight) * VARIANT_FACTOR)
+            for t in self.variants.get(tid, ())
+            if t not in said
         ]
 
     def _correct(self, word: str) -> str | None:
@@ -612,7 +635,10 @@ class SearchIndex:
         typed = [stem(w) for grp in groups for w in grp.alternatives[0] if w not in STOPWORDS]
         if len(typed) > 1:
             phrases.append(" ".join(typed))
-        scores = self._rank(best, lead_terms)
+        # "NOS" (not otherwise specified) asks for the unspecified code in so many words.
+        asked = not _NOS.isdisjoint(words(query))
+        scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0))
+        docs, scores = self._with_default_children(docs, scores, allowed)
         keep = min(len(docs), limit * 2 + 20)
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
@@ -687,28 +713,46 @@ class SearchIndex:
         return found
 
     def _near_matches(self, matches: list[_Match]) -> _Match:
-        """The documents matching every group but one, less PARTIAL_PENALTY: the code whose
-        title says one word of the query differently still competes. A set of more than
-        NEAR_MAX_DOCS (the other words are common ones) is left out: nothing to tell apart."""
+        """The documents matching some groups but not all, each missing group costing
+        PARTIAL_PENALTY: the code whose title says a word of the query differently still
+        competes. Candidates come from the groups matching at most NEAR_MAX_DOCS documents (a
+        common word alone tells nothing apart); the other groups add their scores."""
         n = len(matches)
-        before: list[_Match | None] = [None] * n  # groups 0 .. g-1 all matched
-        after: list[_Match | None] = [None] * n  # groups g+1 .. n-1 all matched
-        for g in range(1, n):
-            prev = before[g - 1]
-            before[g] = matches[g - 1] if prev is None else prev.both(matches[g - 1])
-        for g in range(n - 2, -1, -1):
-            nxt = after[g + 1]
-            after[g] = matches[g + 1] if nxt is None else matches[g + 1].both(nxt)
-        options = []
-        for g in range(n):
-            a, b = before[g], after[g]
-            found = a if b is None else b if a is None else a.both(b)
-            if found is not None and 0 < len(found.docs) <= NEAR_MAX_DOCS:
-                options.append(found)
-        if not options:
+        rare = [m.docs for m in matches if len(m.docs) <= NEAR_MAX_DOCS]
+        if not rare:
             return _Match(matches[0].docs[:0], matches[0].score[:0], matches[0].title[:0])
-        near = _Match.either(options)
-        return _Match(near.docs, near.score - PARTIAL_PENALTY, near.title)
+        docs = np.unique(np.concatenate(rare)) if len(rare) > 1 else rare[0]
+        score = np.zeros(len(docs), np.float32)
+        title = np.zeros(len(docs), np.float32)
+        found = np.zeros(len(docs), np.int32)
+        for match in matches:
+            at = np.searchsorted(match.docs, docs)
+            has = at < len(match.docs)
+            has[has] = match.docs[at[has]] == docs[has]
+            score[has] += match.score[at[has]]
+            title[has] += match.title[at[has]]
+            found += has
+        missing = n - found
+        keep = (missing > 0) & (missing <= max(1, n - NEAR_MIN_GROUPS))
+        return _Match(docs[keep], score[keep] - PARTIAL_PENALTY * missing[keep], title[keep])
+
+    def _with_default_children(
+        self, docs: np.ndarray, scores: np.ndarray, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A heading's "unspecified" child says what the heading says ("Right heart failure"
+        -> "Right heart failure, unspecified"): it ranks just above its heading, the code a
+        coder can report first."""
+        children = self.default_child[docs]
+        has = children >= 0
+        has[has] = allowed[children[has]]
+        if not has.any():
+            return docs, scores
+        merged = _Match.merge(
+            np.concatenate([docs, children[has]]),
+            np.concatenate([scores, scores[has] + DEFAULT_CHILD_EDGE]),
+            np.zeros(len(docs) + int(has.sum()), np.float32),
+        )
+        return merged.docs, merged.score
 
     def _family_match(self, matches: list[_Match]) -> _Match:
         """Codes matching every group when a group may also be matched by a sibling code.
@@ -782,7 +826,7 @@ class SearchIndex:
             np.float32,
         )
 
-    def _rank(self, match: _Match, lead_terms: set[int]) -> np.ndarray:
+    def _rank(self, match: _Match, lead_terms: set[int], generic: float) -> np.ndarray:
         docs = match.docs
         coverage = np.minimum(match.title / self.title_len[docs], 1.0)
         lead = np.isin(self.first_term[docs], np.fromiter(lead_terms, np.int32))
@@ -790,7 +834,7 @@ class SearchIndex:
             match.score * self.length_factor[docs]
             + COVERAGE_WEIGHT * coverage
             + BILLABLE_BONUS * self.billable[docs]
-            + GENERIC_BONUS * self.generic[docs]
+            + generic * self.generic[docs]
             + LEAD_TERM_BONUS * lead
             + SYSTEM_PRIOR[self.system_id[docs]]
             + self.context[docs]
@@ -887,6 +931,50 @@ def _learn_expansions(
     return {q: sorted(ts, key=lambda x: -x[1])[:EXPANSION_MAX] for q, ts in found.items()}
 
 
+_DEFAULT_WORDS = frozenset({"unspecified", "without"})
+_DEFAULT_EXTRA = _DEFAULT_WORDS | {"complication"}
+
+
+def _default_children(documents: Sequence[Document], parent: np.ndarray) -> np.ndarray:
+    """For each heading (a code that is not billable) the child whose title is the heading's
+    plus "unspecified" or "without complications" only (J18 "Pneumonia, unspecified organism"
+    -> J18.9 "Pneumonia, unspecified"; E11 -> E11.9), else -1; none when two children are."""
+    found = np.full(len(documents), -1, np.int32)
+    ambiguous: set[int] = set()
+    for d, doc in enumerate(documents):
+        p = int(parent[d])
+        if p < 0 or documents[p].billable or doc.seventh_meaning:
+            continue
+        own = set(tokens(doc.title))
+        extra = own - set(tokens(documents[p].title))
+        if own & _DEFAULT_WORDS and extra <= _DEFAULT_EXTRA:
+            if found[p] >= 0:
+                ambiguous.add(p)
+            found[p] = d
+    found[list(ambiguous)] = -1
+    return found
+
+
+def _variants(terms: list[str], df: np.ndarray) -> dict[int, list[int]]:
+    """Each term's derivational variants among the index's terms (text.derivation_keys), the
+    most frequent first, at most VARIANTS_MAX."""
+    by_key: dict[str, list[int]] = {}
+    for tid, term in enumerate(terms):
+        if not term.isdigit():
+            for key in derivation_keys(term):
+                by_key.setdefault(key, []).append(tid)
+    found: dict[int, set[int]] = {}
+    for tids in by_key.values():
+        if 1 < len(tids) <= VARIANTS_MAX + 1:
+            for tid in tids:
+                found.setdefault(tid, set()).update(t for t in tids if t != tid)
+    return {
+        tid: sorted(others, key=lambda t: -int(df[t]))[:VARIANTS_MAX]
+        for tid, others in found.items()
+    }
+
+
+_NOS = frozenset({"nos", "unspecified"})
 _WITHOUT = re.compile(r"\bwithout\b", re.I)
 
 

@@ -56,6 +56,34 @@ def stem(word: str) -> str:
     return word
 
 
+# Endings that make one medical word of another: neurosis/neurotic, tuberculosis/tuberculous,
+# depression/depressive, anemia/anemic, atrophy/atrophic, sepsis/septic, arthritis/arthritic,
+# alcoholism/alcoholic, infection/infect(ed), perforation/perforate(d). Words with the same
+# root before endings of one family are variants of each other.
+_DERIVATIONS = (
+    ("osis", "ous", "otic"),
+    ("sis", "tic"),
+    ("itis", "itic"),
+    ("ion", "ive", ""),
+    ("ia", "ic"),
+    ("y", "ic"),
+    ("ism", "ic"),
+    ("ation", "ate"),
+)
+_MIN_ROOT = 4
+
+
+def derivation_keys(term: str) -> list[str]:
+    """Keys shared by a search term and its derivational variants (see _DERIVATIONS)."""
+    keys = []
+    for family, endings in enumerate(_DERIVATIONS):
+        for ending in endings:
+            root = len(term) - len(ending)
+            if term.endswith(ending) and root >= (_MIN_ROOT if ending else _MIN_ROOT + 1):
+                keys.append(f"{term[:root]}#{family}")
+    return keys
+
+
 def words(text: str) -> list[str]:
     """The text's words as written (folded), stopwords included: for marking matches."""
     return [w for w in _NON_WORD.split(fold(text)) if w]
