@@ -28,7 +28,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from features.case2code.search import lexicon
+from features.case2code.search import lexicon, wordparts
 from features.case2code.search import synonyms as synonym_lists
 from features.case2code.search.documents import (
     INCLUDES,
@@ -88,6 +88,7 @@ GROUP_CACHE_SIZE = 4096  # query groups kept per process (then the cache starts 
 GROUP_CACHE_MAX_DOCS = 20_000  # larger matches are recomputed: memory over speed
 FAMILY_FACTOR = 0.7  # a group matched by a sibling code, not the code itself
 ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its expansions
+PARTS_MIN_LENGTH = 7  # words read from their parts (wordparts): "nephrectomy", not "colic"
 # Diagnoses are what most searches are after: with equal matches, ICD-10-CM first.
 SYSTEM_PRIOR = np.array([0.15 if s == "icd-10-cm" else 0.0 for s in SEARCHED_SYSTEMS], np.float32)
 
@@ -508,7 +509,14 @@ class SearchIndex:
             else:
                 word = raw[i]
                 i += 1
-                if word not in STOPWORDS:
+                if word in STOPWORDS:
+                    continue
+                parts = self._parts(word)
+                if parts:
+                    expansions[word] = " / ".join(" ".join(p) for p in parts)
+                    # Not the word as typed: its nearest spelling ("nephrostomy") is another.
+                    groups.append(_Group(word, [list(p) for p in parts]))
+                else:
                     groups.append(_Group(word, [[word]]))
         return groups, expansions, corrections
 
@@ -517,8 +525,22 @@ class SearchIndex:
         so it is expanded like the word meant; any other word as typed."""
         if (word,) in self.synonyms or stem(word) in self.term_ids or word in STOPWORDS:
             return word
+        if self._parts(word):  # "nephrectomy" is not a misspelt word
+            return word
         corrected = self._correct(word)
         return corrected if corrected and (corrected,) in self.synonyms else word
+
+    def _parts(self, word: str) -> list[tuple[str, ...]]:
+        """What a word the index does not hold means by its parts (wordparts), kept."""
+        if len(word) < PARTS_MIN_LENGTH or stem(word) in self.term_ids:
+            return []
+        known = self.__dict__.setdefault("parts_cache", {})
+        found = known.get(word)
+        if found is None:
+            if len(known) >= GROUP_CACHE_SIZE:
+                known.clear()
+            found = known[word] = wordparts.decompose(word, lambda w: stem(w) in self.term_ids)
+        return found
 
     def _resolve(self, word: str, typing: bool) -> tuple[list[tuple[int, float]], str | None]:
         """The index terms a query word stands for, each with its weight (idf and how sure we
