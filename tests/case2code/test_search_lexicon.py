@@ -10,11 +10,15 @@ import pytest
 from features.case2code.search import lexicon, service
 from features.case2code.search.text import STOPWORDS
 
-KNOWN = frozenset({"measles", "rubeola", "anemia", "cleft", "palate", "pericardial", "effusion"})
+KNOWN = frozenset(
+    {"measles", "rubeola", "anemia", "cleft", "palate", "pericardial", "effusion"}
+    | {"polyhydramnios"}
+)
 
 
-def known(word: str) -> bool:
-    return word in KNOWN
+def known(word: str) -> int:
+    """How many codes use the word: many for KNOWN, one for "hydramnios", none otherwise."""
+    return 50 if word in KNOWN else 1 if word == "hydramnios" else 0
 
 
 def test_both_dictionaries_are_installed() -> None:
@@ -33,15 +37,17 @@ def test_unknown_names_are_rewritten_into_known_ones() -> None:
     assert found[("chylopericardium",)] == [("pericardial", "effusion")]
 
 
+def test_a_rare_name_keeps_itself_first() -> None:
+    assert lexicon.synonyms(known)[("hydramnios",)] == [("hydramnios",), ("polyhydramnios",)]
+
+
 def test_known_words_are_never_rewritten() -> None:
     found = lexicon.synonyms(known)
     assert ("measles",) not in found
     assert ("anemia",) not in found
     # A rewrite needs every word of the new name known.
     assert all(
-        all(w in KNOWN or w in STOPWORDS for w in name)
-        for names in found.values()
-        for name in names
+        all(known(w) or w in STOPWORDS for w in name) for names in found.values() for name in names
     )
 
 

@@ -329,7 +329,7 @@ class SearchIndex:
                 by_initial.setdefault(word[0], []).append(word)
         self.surface_by_initial = by_initial
         self.synonyms = {
-            **lexicon.synonyms(lambda word: stem(word) in term_ids),
+            **lexicon.synonyms(self._frequency),
             **synonym_lists.harvest(harvest_texts),
             **synonym_lists.curated(),
         }
@@ -352,6 +352,11 @@ class SearchIndex:
         }
         self.variants = _variants(self.terms, df)
         return self
+
+    def _frequency(self, word: str) -> int:
+        """How many codes' texts hold the word (as search reads it)."""
+        tid = self.term_ids.get(stem(word))
+        return 0 if tid is None else int(self.offsets[tid + 1] - self.offsets[tid])
 
     def _build_postings(
         self, rows_t: array, rows_d: array, rows_w: array, rows_title: array, n: int

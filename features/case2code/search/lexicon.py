@@ -32,8 +32,9 @@ Name = tuple[str, ...]
 # WordNet's lexicographer files of the nouns read: noun.body, noun.process, noun.state.
 WORDNET_LEXNAMES = frozenset({8, 22, 26})
 MAX_WORDS = 4  # the longest phrase the query parser looks up
-MAX_ALTERNATIVES = 2  # dictionaries' synonym sets are looser than a coder's
+MAX_ALTERNATIVES = 3  # names kept (with a rare name itself): dictionaries are looser
 MAX_BROADER = 2
+RARE = 2  # codes using a word, at most, for a dictionary to add names to it
 
 
 def _package_dir(name: str) -> Path | None:
@@ -104,10 +105,12 @@ def sources() -> list[tuple[str, Callable[[Path], Iterator[tuple[list[str], list
     return found
 
 
-def synonyms(known: Callable[[str], bool]) -> dict[Name, list[Name]]:
-    """Name -> the names to search instead, for each dictionary name with a word `known` (the
-    index holds it) says no, when the same set (or, failing that, a parent) has names whose
-    words are all known."""
+def synonyms(frequency: Callable[[str], int]) -> dict[Name, list[Name]]:
+    """Name -> the names to search for it, for each dictionary name the catalog does not use
+    or uses rarely: a word `frequency` (how many codes' texts hold it) says is 0, or every
+    word in at most RARE codes. The same set's names (or, failing that, a parent's) whose words
+    the catalog holds; a rare name keeps itself first ("hydramnios", said by one newborn code,
+    is also "polyhydramnios")."""
     found: dict[Name, list[Name]] = {}
     for label, read, path in sources():
         try:
@@ -117,18 +120,20 @@ def synonyms(known: Callable[[str], bool]) -> dict[Name, list[Name]]:
             continue
         for names, broader in sets:
             parsed = [tuple(words(n)) for n in names]
-            usable = [n for n in parsed if n and _all_known(n, known)]
-            fallback = [n for b in broader if (n := tuple(words(b))) and _all_known(n, known)]
+            usable = [n for n in parsed if n and _known(n, frequency)]
+            fallback = [n for b in broader if (n := tuple(words(b))) and _known(n, frequency)]
             for key in parsed:
-                if not key or len(key) > MAX_WORDS or _all_known(key, known):
+                if not key or len(key) > MAX_WORDS or _common(key, frequency):
                     continue
                 alternatives = [n for n in usable if n != key] or fallback[:MAX_BROADER]
-                kept = found.setdefault(key, [])
+                if not alternatives:
+                    continue
+                kept = found.setdefault(key, [key] if _known(key, frequency) else [])
                 for name in alternatives:
                     content = _content(name)
                     if len(kept) < MAX_ALTERNATIVES and all(_content(k) != content for k in kept):
                         kept.append(name)
-    return {key: names for key, names in found.items() if names}
+    return {key: names for key, names in found.items() if any(n != key for n in names)}
 
 
 def _content(name: Name) -> Name:
@@ -136,5 +141,14 @@ def _content(name: Name) -> Name:
     return tuple(w for w in name if w not in STOPWORDS)
 
 
-def _all_known(name: Name, known: Callable[[str], bool]) -> bool:
-    return all(known(w) for w in name if w not in STOPWORDS)
+def _content_words(name: Name) -> list[str]:
+    return [w for w in name if w not in STOPWORDS]
+
+
+def _known(name: Name, frequency: Callable[[str], int]) -> bool:
+    return all(frequency(w) > 0 for w in _content_words(name))
+
+
+def _common(name: Name, frequency: Callable[[str], int]) -> bool:
+    """Every word used by more than RARE codes: the catalog's own name, never rewritten."""
+    return all(frequency(w) > RARE for w in _content_words(name))

@@ -232,6 +232,8 @@ CURATED: dict[str, str] = {
     "break": "fracture",
     "wrist": "wrist|carpal|radius lower end",
     # Fracture titles say "lower end" / "upper end" where coders say distal / proximal.
+    "proximal": "proximal|upper end",
+    "distal": "distal|lower end",
     "distal radius": "radius lower end",
     "distal ulna": "ulna lower end",
     "distal humerus": "humerus lower end",
