@@ -70,6 +70,7 @@ TYPO_FACTOR = 0.85
 # A code matching every group of the query but one competes, this much below (_near).
 PARTIAL_PENALTY = 2.0
 NEAR_MAX_DOCS = 5000
+NEAR_DENSE_FROM = 2048  # candidates from which a catalog-wide position array pays
 NEAR_MIN_GROUPS = 1  # near matches match at least this many of the query's groups
 NEAR_WHEN_FEWER = 40  # full matches below which near matches are looked for (_near)
 # Learnt expansions (_learn_expansions): a query word also matches the title words the catalog's
@@ -665,12 +666,12 @@ class SearchIndex:
         # "NOS" (not otherwise specified) asks for the unspecified code in so many words.
         asked = not _NOS.isdisjoint(words(query))
         scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0))
-        docs, scores = self._with_default_children(docs, scores, allowed)
         keep = min(len(docs), limit * 2 + 20)
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
         )
-        chosen, chosen_scores = docs[top], scores[top] + self._phrase_bonus(docs[top], phrases)
+        chosen, chosen_scores = self._with_default_children(docs[top], scores[top], allowed)
+        chosen_scores = chosen_scores + self._phrase_bonus(chosen, phrases)
         order = np.lexsort((self.sort[chosen], self.code_len[chosen], -np.round(chosen_scores, 3)))
         hits = self._fold_seventh(
             chosen[order], chosen_scores[order], allowed, matched_terms, limit
@@ -748,17 +749,37 @@ class SearchIndex:
         rare = [m.docs for m in matches if len(m.docs) <= NEAR_MAX_DOCS]
         if not rare:
             return _Match(matches[0].docs[:0], matches[0].score[:0], matches[0].title[:0])
-        docs = np.unique(np.concatenate(rare)) if len(rare) > 1 else rare[0]
+        if len(rare) == 1:
+            docs = rare[0]
+        else:  # a mask over the catalog: cheaper than sorting the concatenation
+            mask = np.zeros(len(self.codes), bool)
+            for found_docs in rare:
+                mask[found_docs] = True
+            docs = np.flatnonzero(mask).astype(np.int32)
+        # Where each candidate sits in `docs`, for the groups smaller than a lookup of every
+        # candidate in them (binary search) would cost.
+        dense = len(docs) > NEAR_DENSE_FROM
+        if dense:
+            position = np.full(len(self.codes), -1, np.int32)
+            position[docs] = np.arange(len(docs), dtype=np.int32)
         score = np.zeros(len(docs), np.float32)
         title = np.zeros(len(docs), np.float32)
         found = np.zeros(len(docs), np.int32)
         for match in matches:
-            at = np.searchsorted(match.docs, docs)
-            has = at < len(match.docs)
-            has[has] = match.docs[at[has]] == docs[has]
-            score[has] += match.score[at[has]]
-            title[has] += match.title[at[has]]
-            found += has
+            if dense and len(match.docs) <= len(docs) * 8:
+                at = position[match.docs]
+                has = at >= 0
+                at = at[has]
+                score[at] += match.score[has]
+                title[at] += match.title[has]
+                found[at] += 1
+            else:
+                at = np.searchsorted(match.docs, docs)
+                has = at < len(match.docs)
+                has[has] = match.docs[at[has]] == docs[has]
+                score[has] += match.score[at[has]]
+                title[has] += match.title[at[has]]
+                found += has
         missing = n - found
         keep = (missing > 0) & (missing <= max(1, n - NEAR_MIN_GROUPS))
         return _Match(docs[keep], score[keep] - PARTIAL_PENALTY * missing[keep], title[keep])
