@@ -67,11 +67,12 @@ PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
 CONTEXT_CHAPTERS = {"15": -0.3, "16": -0.3}
 TYPO_FACTOR = 0.85
-# A code matching every group of the query but one competes, this much below (_near).
+# A code matching some groups of the query competes, this much below per missing group (_near).
 PARTIAL_PENALTY = 2.0
 NEAR_MAX_DOCS = 5000
 NEAR_DENSE_FROM = 2048  # candidates from which a catalog-wide position array pays
 NEAR_MIN_GROUPS = 1  # near matches match at least this many of the query's groups
+NEAR_ENOUGH = 60  # codes missing one group enough to leave out those missing more
 NEAR_WHEN_FEWER = 40  # full matches below which near matches are looked for (_near)
 # Learnt expansions (_learn_expansions): a query word also matches the title words the catalog's
 # other names for a code translate it to ("tumor" -> neoplasm), at this share of their weight.
@@ -781,7 +782,9 @@ class SearchIndex:
                 title[has] += match.title[at[has]]
                 found += has
         missing = n - found
-        keep = (missing > 0) & (missing <= max(1, n - NEAR_MIN_GROUPS))
+        # Codes missing more groups only when too few miss one: they rank below them anyway.
+        most = 1 if (missing == 1).sum() >= NEAR_ENOUGH else max(1, n - NEAR_MIN_GROUPS)
+        keep = (missing > 0) & (missing <= most)
         return _Match(docs[keep], score[keep] - PARTIAL_PENALTY * missing[keep], title[keep])
 
     def _with_default_children(
