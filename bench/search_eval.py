@@ -68,8 +68,9 @@ from typing import Any, Protocol
 
 from bench.harness import BenchError, loaded_code_sets, portal_cli, portal_env, state_directory
 
-# What search reads (features/case2code/search/documents.py SEARCHED_SYSTEMS) and the index tables.
-SEARCH_CODE_SETS = ("icd-10-cm", "icd-10-cm-index", "icd-10-pcs", "hcpcs", "cpt")
+# What search reads (features/case2code/search/documents.py SEARCHED_SYSTEMS), the index tables
+# and the GEMs (the ICD-9-CM titles they pair with ICD-10-CM codes).
+SEARCH_CODE_SETS = ("icd-10-cm", "icd-10-cm-index", "icd-10-pcs", "hcpcs", "cpt", "gems")
 SYSTEMS = ("icd-10-cm", "icd-10-pcs", "hcpcs", "cpt")
 CM = "icd-10-cm"
 DEFAULT_SEED = 7

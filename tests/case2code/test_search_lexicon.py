@@ -88,3 +88,18 @@ async def test_long_measure_descriptors_do_not_bury_the_diagnosis() -> None:
     result = await service.search("lung cancer", limit=3)
     assert [h.system for h in result.hits] == ["icd-10-cm"] * 3, result.hits
     assert result.hits[0].display.startswith("C34")
+
+
+@pytest.mark.usefixtures("search_ready")
+async def test_a_code_is_also_found_by_the_names_icd9_gave_it() -> None:
+    """The GEMs pair H05.221 with ICD-9-CM 376.33 "Orbital edema or congestion": a coder who
+    learnt that name finds the code though no ICD-10-CM text says "congestion"."""
+    from features.case2code.search.documents import ICD9, load_documents
+
+    docs = {d.code: d for d in await load_documents() if d.system == "icd-10-cm"}
+    assert (ICD9, "Orbital edema or congestion") in docs["H05221"].texts
+    # Too broad an ICD-9-CM code names none of its many targets: 428.0 "Congestive heart
+    # failure, unspecified" pairs with 13 codes of I50.
+    assert all(t != "Congestive heart failure, unspecified" for _, t in docs["I509"].texts)
+    result = await service.search("orbital congestion", limit=5)
+    assert any(h.display.startswith("H05.22") for h in result.hits), result.hits

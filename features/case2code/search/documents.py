@@ -1,5 +1,6 @@
 """The catalog as search documents: one per code of the searchable systems, with every text
-that names it (title, short title, inclusion terms, category "includes", index-table entries).
+that names it (title, short title, inclusion terms, category "includes", index-table entries,
+other codes' notes naming it, and the ICD-9-CM titles the GEMs pair it with).
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ SEARCHED_SYSTEMS = ("icd-10-cm", "icd-10-pcs", "hcpcs", "cpt")
 TITLE, SHORT, INCLUSION, INCLUDES, INDEX = "title", "short", "inclusion", "includes", "index"
 # What other codes' notes call a code: "tuberculous enteritis (A18.32)" in an Excludes1 note.
 XREF = "xref"
+# What ICD-9-CM called a code: the titles of the ICD-9-CM codes the GEMs pair it with.
+ICD9 = "icd9"
+# An ICD-9-CM code paired with more ICD-10-CM codes than this is too broad to name any of them
+# ("Other convulsions" is not a name of each of its ten targets).
+ICD9_MAX_TARGETS = 4
 XREF_NOTES = ("excludes1", "excludes2", "codeFirst", "codeAlso", "useAdditionalCode")
 _REFERENCE = re.compile(r"^(?P<text>[^()]+?)\s*\((?P<codes>[^()]+)\)\s*$")
 _REFERENCED_CODE = re.compile(r"^[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?-?$")
@@ -72,6 +78,7 @@ async def load_documents() -> list[Document]:
     ):
         index_texts[row["key"]].append(_index_text(row["data"]))
 
+    icd9_names = await _icd9_names()
     rows = (
         await Code.select(*catalog.CODE_COLUMNS, Code.sort)
         .where(Code.system.is_in(list(SEARCHED_SYSTEMS)))
@@ -106,9 +113,37 @@ async def load_documents() -> list[Document]:
         doc.texts.extend((INCLUDES, t) for t in notes.get("includes", ()))
         if cm:
             doc.texts.extend((INDEX, t) for t in index_texts.get(r["code"], ()))
+            doc.texts.extend((ICD9, t) for t in icd9_names.get(r["code"], ()))
         documents.append(doc)
     _add_references(documents)
     return documents
+
+
+async def _icd9_names() -> dict[str, list[str]]:
+    """ICD-10-CM code -> the long titles of the ICD-9-CM codes the GEMs (either direction) pair
+    it with, leaving out ICD-9-CM codes paired with more than ICD9_MAX_TARGETS codes; nothing
+    when the GEMs are not loaded."""
+    targets: dict[str, set[str]] = defaultdict(set)
+    for row in await Record.select(Record.key, Record.key2, Record.kind).where(
+        Record.kind.is_in(["gem-10-9", "gem-9-10"]) & Record.key2.is_not_null()
+    ):
+        icd10, icd9 = (
+            (row["key"], row["key2"]) if row["kind"] == "gem-10-9" else (row["key2"], row["key"])
+        )
+        targets[icd9].add(icd10)
+    if not targets:
+        return {}
+    titles = {
+        r["code"]: r["title"]
+        for r in await Code.select(Code.code, Code.title).where(Code.system == "icd-9-cm")
+    }
+    names: dict[str, list[str]] = defaultdict(list)
+    for icd9, codes in targets.items():
+        title = titles.get(icd9)
+        if title and len(codes) <= ICD9_MAX_TARGETS:
+            for code in codes:
+                names[code].append(title)
+    return names
 
 
 def references(note: str) -> tuple[str, list[str]]:

@@ -31,6 +31,7 @@ from rapidfuzz.distance import OSA
 from features.case2code.search import lexicon, wordparts
 from features.case2code.search import synonyms as synonym_lists
 from features.case2code.search.documents import (
+    ICD9,
     INCLUDES,
     INCLUSION,
     INDEX,
@@ -50,7 +51,15 @@ from features.case2code.search.text import (
     words,
 )
 
-FIELD_WEIGHTS = {TITLE: 1.0, SHORT: 0.7, INCLUSION: 0.85, INCLUDES: 0.6, INDEX: 0.75, XREF: 0.7}
+FIELD_WEIGHTS = {
+    TITLE: 1.0,
+    SHORT: 0.7,
+    INCLUSION: 0.85,
+    INCLUDES: 0.6,
+    INDEX: 0.75,
+    XREF: 0.7,
+    ICD9: 0.8,
+}
 COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
 # Titles longer than this many words (HCPCS quality-measure codes run to hundreds) weigh their
 # matched words by sqrt(LONG_TITLE / words): two words in a paragraph say less than in a name.
@@ -99,7 +108,7 @@ _GENERIC = re.compile(
     re.I,
 )
 _NOT_CONTENT = frozenset({"unspecified", "specified", "not", "organism"})
-_NAME_FIELDS = frozenset({INCLUSION, INCLUDES, XREF})
+_NAME_FIELDS = frozenset({INCLUSION, INCLUDES, XREF, ICD9})
 # Words of every kind of title: nothing to learn about what they translate to.
 _NOT_LEARNT = _NOT_CONTENT | {"other", "without", "classified", "elsewhere"}
 
