@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from portal.accounts import audit
 from portal.accounts.controllers import AuthController
 from portal.accounts.oidc_controllers import SsoController
 from portal.accounts.settings_controller import SettingsController
@@ -28,5 +29,6 @@ core = Feature(
         MetricsController,
     ],
     piccolo_app="portal.piccolo_app",
-    jobs=MAIL_JOBS,
+    jobs=[*MAIL_JOBS, *audit.JOBS],
+    schedules=audit.SCHEDULES,
 )

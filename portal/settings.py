@@ -167,6 +167,7 @@ class SecuritySettings:
     reset_per_address: int = 10
     reset_per_email: int = 5  # stops one inbox being flooded with reset mail from many addresses
     form_limit_window_s: int = 3600
+    audit_retention_days: int = 400  # audit rows older than this are deleted daily; 0: kept
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,7 @@ class Settings:
                 reset_per_address=_int(env, "RESET_LIMIT_PER_ADDRESS", 10),
                 reset_per_email=_int(env, "RESET_LIMIT_PER_EMAIL", 5),
                 form_limit_window_s=_int(env, "FORM_LIMIT_WINDOW_S", 3600),
+                audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 400),
                 trusted_proxies=tuple(
                     p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()
                 ),

@@ -18,7 +18,7 @@ from portal.accounts import audit
 from portal.accounts.service import create_admin
 from portal.accounts.tables import Account, AuditEvent
 from tests.support.client import PortalClient, text_of, unique_email
-from tests.support.jobs import runtime_settings
+from tests.support.jobs import runtime_settings, wait_for_job
 
 PASSWORD = "correct horse battery"
 ADMIN_PASSWORD = "admin password 123"
@@ -439,3 +439,53 @@ async def test_the_admins_log_is_paginated(admin: tuple[PortalClient, int]) -> N
     recent = await audit.recent(5, event="signout", account_id=uid)
     assert [entry.detail["n"] for entry in recent] == [54, 53, 52, 51, 50]
     assert await audit.count("signout", uid) == 55
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+async def test_rows_past_the_retention_period_are_pruned_by_the_daily_job(
+    app: Any, worker: Any
+) -> None:
+    """Rows older than AUDIT_RETENTION_DAYS go; younger ones stay; 0 keeps everything."""
+    now = datetime.now(UTC)
+    marker = random.randint(10**8, 10**9)  # an account id no other test uses
+    for age_days in (2, 399, 401, 900):
+        await AuditEvent.insert(
+            AuditEvent(
+                account_id=marker,
+                event="signin",
+                detail={"age": age_days},
+                created_at=now - timedelta(days=age_days),
+            )
+        )
+
+    async def ages() -> list[int]:
+        rows = await (
+            AuditEvent.select(AuditEvent.detail)
+            .where(AuditEvent.account_id == marker)
+            .output(load_json=True)
+        )
+        return sorted(r["detail"]["age"] for r in rows)
+
+    settings = runtime.current().settings
+    keep_all = replace(settings, security=replace(settings.security, audit_retention_days=0))
+    with runtime_settings(keep_all):
+        assert await audit.prune() == 0
+    assert await ages() == [2, 399, 401, 900]
+
+    assert settings.security.audit_retention_days == 400  # the default
+    # The job the schedule enqueues (03:30 UTC) through the registry, run in this process.
+    job_id = await runtime.current().jobs.enqueue("audit.prune")
+    row = await wait_for_job(job_id)
+    assert row["status"] == "done", row
+    assert row["result"] >= 2  # these two, and any other test's rows that old
+    assert await ages() == [2, 399]
+    assert await audit.prune() == 0  # a second run finds nothing: idempotent
+
+
+def test_the_prune_job_is_scheduled_daily_by_the_core() -> None:
+    from portal.core import core
+
+    assert [s.job_name for s in core.schedules] == ["audit.prune"]
+    assert "audit.prune" in {job.name for job in core.jobs}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -108,6 +109,16 @@ async def test_login_and_register_offer_continue_with(client: PortalClient, sso)
         'href="/account/sso/mock?next=/casepilot"'
         in (await client.get("/account/login?next=/casepilot")).text
     )
+
+
+@pytest.mark.usefixtures("icd10cm_loaded")
+async def test_a_gated_code_page_offers_continue_with_back_to_the_page(
+    client: PortalClient, sso
+) -> None:
+    page = await client.get("/codes/icd-10-cm/E11.9")  # a guest: the sections are gated
+    assert 'href="/account/sso/mock?next=/codes/icd-10-cm/E11.9"' in page.text
+    ids = re.findall(r'id="([^"]*sso-title)"', page.text)
+    assert ids and len(set(ids)) == len(ids)  # ids kept apart from any other block
 
 
 async def test_no_buttons_without_providers(client: PortalClient) -> None:

@@ -59,13 +59,15 @@ async def code_detail(
             status_code=404,
         )
     access = await metered_access(request, CODE_PAGE_VIEWS, f"{system.slug}:{page.code.code}")
-    # The body depends on the reader only through these three; the rest is the page's data.
-    seen_as = (access.page, access.entitled, access.reason)
+    # The body depends on the reader only through these three; the rest is the page's data
+    # (and the sign-on providers its gates offer, settings that change only in tests).
+    providers = request.app.state.runtime.settings.oidc.providers
+    seen_as = (access.page, access.entitled, access.reason, tuple(p.key for p in providers))
     body = prerender(
         page.rendered,
         ("body", *seen_as),
         "case2code/_code_body.html",
-        {"page": page, "access": access, "next_url": page.path},
+        {"page": page, "access": access, "next_url": page.path, "sso_providers": providers},
     )
     shared = GuestShared(page.rendered, seen_as) if request.url.path == page.path else None
     # The reader's own star and note, outside the pre-rendered body (guests have none).

@@ -13,6 +13,8 @@ Personal data, decided:
 - The browser is kept as a coarse label ("Firefox on Linux"), never the User-Agent string.
 - `detail` never holds an email, a password or a token: `record` drops keys that name one and
   any text with an "@" in it.
+- Rows are kept AUDIT_RETENTION_DAYS (400 by default: a year of history and a margin), then a
+  daily job (`audit.prune`, 03:30 UTC) deletes them; 0 keeps them.
 - Rows outlive their account: a security log is evidence (of a takeover before a deletion, of
   an admin's change), so deleting an account keeps its rows under the bare account id, which no
   longer leads to an email. An account sees only rows from after its creation, so a reused id
@@ -25,13 +27,15 @@ import hashlib
 import hmac
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from portal import runtime
 from portal.accounts.tables import Account, AuditEvent
+from portal.jobs.schedule import Schedule
+from portal.jobs.spec import JobSpec
 
 log = structlog.get_logger("portal.audit")
 
@@ -296,3 +300,23 @@ def describe(entry: AuditEntry) -> str:
     if entry.event == "signin_failed" and detail.get("reason") == "password":
         return "Failed sign-in attempt: wrong password"
     return _WORDS.get(entry.event, entry.event.replace("_", " ").capitalize())
+
+
+# --- retention --------------------------------------------------------------------------------
+
+
+async def prune(now: datetime | None = None) -> int:
+    """Job: delete the rows older than the retention period; how many went."""
+    days = runtime.current().settings.security.audit_retention_days
+    if days <= 0:
+        return 0
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    gone = await AuditEvent.count().where(AuditEvent.created_at < cutoff)
+    if gone:
+        await AuditEvent.delete().where(AuditEvent.created_at < cutoff)
+        log.info("audit rows pruned", rows=gone, retention_days=days)
+    return gone
+
+
+JOBS = [JobSpec("audit.prune", prune, timeout_s=300, max_tries=3, retry_delay_s=60)]
+SCHEDULES = [Schedule("audit.prune", hour=3, minute=30)]
