@@ -101,6 +101,13 @@ async def test_a_query_missing_in_every_code_still_finds_the_codes_with_its_rare
     assert result.hits and result.hits[0].display == "D56.0", result.hits
 
 
+async def test_history_and_screening_codes_only_when_the_query_says_so() -> None:
+    bare = await service.search("osteoporosis", limit=5)
+    assert not any(h.code.startswith("Z") for h in bare.hits), bare.hits
+    asked = await codes("osteoporosis family history", n=1)
+    assert asked == ["Z82.62"]
+
+
 async def test_seventh_character_codes_fold_into_their_parent_unless_asked_for() -> None:
     plain = await service.search("sprain left ankle", limit=10)
     assert plain.hits[0].display == "S93.402"

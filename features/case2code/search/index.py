@@ -74,7 +74,63 @@ PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole 
 COMPLETION_FACTOR = 0.4
 PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
-CONTEXT_CHAPTERS = {"15": -0.3, "16": -0.3}
+# Z codes of a condition's history, screening or encounter, likewise: "immune disease" is the
+# disease, not "Family history of ..." nor "Encounter for screening for ...". A query saying
+# one of the context's words lifts its penalty (chapters 15 and 16 as well).
+CONTEXT_TITLES = re.compile(r"^(personal history|family history|encounter for|screening)", re.I)
+CONTEXT_PENALTY = -0.3
+CONTEXT_WORDS = {
+    1: frozenset(
+        {
+            "pregnancy",
+            "pregnant",
+            "maternal",
+            "childbirth",
+            "puerperium",
+            "puerperal",
+            "obstetric",
+            "antepartum",
+            "postpartum",
+            "delivery",
+            "labor",
+            "gestation",
+            "trimester",
+            "abortion",
+            "eclampsia",
+            "fetus",
+            "fetal",
+        }
+    ),
+    2: frozenset(
+        {
+            "newborn",
+            "neonatal",
+            "neonate",
+            "perinatal",
+            "fetus",
+            "fetal",
+            "birth",
+            "infant",
+            "preterm",
+            "premature",
+        }
+    ),
+    3: frozenset(
+        {
+            "history",
+            "family",
+            "personal",
+            "screening",
+            "encounter",
+            "examination",
+            "follow",
+            "status",
+            "observation",
+            "prophylactic",
+        }
+    ),
+}
+_CONTEXT_OF_CHAPTER = {"15": 1, "16": 2}
 TYPO_FACTOR = 0.85
 # A code matching some groups of the query competes, this much below per missing group (_near).
 PARTIAL_PENALTY = 2.0
@@ -235,7 +291,7 @@ class SearchIndex:
         self.length_factor = np.zeros(0, np.float32)  # LONG_TITLE
         self.first_term = np.zeros(0, np.int32)
         self.code_len = np.zeros(0, np.int8)
-        self.context = np.zeros(0, np.float32)  # CONTEXT_CHAPTERS
+        self.context = np.zeros(0, np.int8)  # the CONTEXT_WORDS kind of each code, or 0
         self.sort = np.zeros(0, np.int32)
         # Terms: term -> id; postings in CSR form (documents, weight, in title).
         self.term_ids: dict[str, int] = {}
@@ -410,9 +466,7 @@ class SearchIndex:
         # general of its siblings.
         self.generic = np.array([_generic(doc.title) for doc in documents], np.float32)
         self.code_len = np.array([len(doc.code) for doc in documents], np.int8)
-        self.context = np.array(
-            [CONTEXT_CHAPTERS.get(doc.chapter or "", 0.0) for doc in documents], np.float32
-        )
+        self.context = np.array([_context(doc) for doc in documents], np.int8)
         self.sort = np.array([doc.sort for doc in documents], np.int32)
         self.excludes1 = {d: doc.excludes1 for d, doc in enumerate(documents) if doc.excludes1}
         position = {(doc.system, doc.code): d for d, doc in enumerate(documents)}
@@ -674,8 +728,9 @@ class SearchIndex:
         if len(typed) > 1:
             phrases.append(" ".join(typed))
         # "NOS" (not otherwise specified) asks for the unspecified code in so many words.
-        asked = not _NOS.isdisjoint(words(query))
-        scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0))
+        said = frozenset(stem(w) for w in words(query))
+        asked = not _NOS.isdisjoint(said)
+        scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0), said)
         keep = min(len(docs), limit * 2 + 20)
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
@@ -886,8 +941,15 @@ class SearchIndex:
             np.float32,
         )
 
-    def _rank(self, match: _Match, lead_terms: set[int], generic: float) -> np.ndarray:
+    def _rank(
+        self, match: _Match, lead_terms: set[int], generic: float, said: frozenset[str]
+    ) -> np.ndarray:
         docs = match.docs
+        kinds = self.context[docs]
+        penalty = (kinds > 0) * np.float32(CONTEXT_PENALTY)
+        for kind, context_words in CONTEXT_WORDS.items():
+            if not said.isdisjoint(context_words):
+                penalty[kinds == kind] = 0.0
         coverage = np.minimum(match.title / self.title_len[docs], 1.0)
         lead = np.isin(self.first_term[docs], np.fromiter(lead_terms, np.int32))
         return (
@@ -897,7 +959,7 @@ class SearchIndex:
             + generic * self.generic[docs]
             + LEAD_TERM_BONUS * lead
             + SYSTEM_PRIOR[self.system_id[docs]]
-            + self.context[docs]
+            + penalty
         )
 
     def _fold_seventh(
@@ -1035,6 +1097,17 @@ def _variants(terms: list[str], df: np.ndarray) -> dict[int, list[int]]:
 
 
 _NOS = frozenset({"nos", "unspecified"})
+
+
+def _context(doc: Document) -> int:
+    """The CONTEXT_WORDS kind a code applies in: pregnancy, newborn, history or screening."""
+    if doc.system != "icd-10-cm":
+        return 0
+    if doc.chapter in _CONTEXT_OF_CHAPTER:
+        return _CONTEXT_OF_CHAPTER[doc.chapter]
+    return 3 if CONTEXT_TITLES.match(doc.title) else 0
+
+
 _WITHOUT = re.compile(r"\bwithout\b", re.I)
 
 
