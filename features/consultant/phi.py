@@ -28,6 +28,8 @@ Limits (it will miss):
 - addresses without a house number and a street suffix, a "City, ST 12345" tail, a P.O. box or
   an "Address:" label; a ZIP code on its own; non-US postcodes;
 - other identifiers: URLs, IP addresses, licence, device and vehicle numbers, photos.
+(Attachment file names are not guarded here: features/consultant/filenames.py keeps only their
+document words, since a name there has no cue at all.)
 It also over-redacts on purpose in one way: once a name is found, every other occurrence of its
 words is redacted, so a patient called Bell turns "Bell's palsy" into "[NAME]'s palsy".
 """

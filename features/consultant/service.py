@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from features.consultant import phi
+from features.consultant import filenames, phi
 from features.consultant.attachments import Attachment
 from features.consultant.tables import (
     Consult,
@@ -261,12 +261,12 @@ def _guarded(text: str, attachments: list[Attachment]) -> _Guarded:
     redacted = phi.redact(text)
     found = list(redacted.findings)
     files = []
-    for a in attachments:
+    for position, a in enumerate(attachments, start=1):
         clean = phi.redact(a.text[: settings.max_text_chars * 4])
         found.extend(clean.findings)
-        name = phi.redact(a.filename)  # "John_Smith_opnote.pdf" names the patient too
-        found.extend(name.findings)
-        files.append(AttachmentView(name.text, a.kind, a.size, clean.text))
+        # "John_Smith_opnote.pdf" names the patient with no cue: only document words are kept.
+        name = filenames.stored_name(a.filename, position)
+        files.append(AttachmentView(name, a.kind, a.size, clean.text))
     summary = phi.summary(phi.Redaction(text="", findings=tuple(found)))
     return _Guarded(redacted.text, tuple(files), summary)
 

@@ -20,6 +20,7 @@ from features.consultant.attachments import (
     read_attachment,
     sanitise_filename,
 )
+from features.consultant.filenames import stored_name
 
 # --- builders ----------------------------------------------------------------------------------
 
@@ -355,6 +356,20 @@ def test_messages_never_carry_the_file_name() -> None:
 )
 def test_filename_sanitising(raw: str, clean: str) -> None:
     assert sanitise_filename(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [
+        ("John_Smith_opnote.pdf", "opnote.pdf"),
+        ("Nunez op note 2024-03-01.docx", "op note.docx"),
+        ("Discharge Summary FINAL.pdf", "Discharge Summary FINAL.pdf"),
+        ("Roe, Jane.txt", "attachment-3.txt"),
+        ("attachment", "attachment-3"),
+    ],
+)
+def test_only_document_words_of_a_file_name_are_kept(name: str, stored: str) -> None:
+    assert stored_name(name, 3) == stored
 
 
 def test_long_filename_is_cut_keeping_the_extension() -> None:

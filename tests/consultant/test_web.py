@@ -141,7 +141,8 @@ async def test_bad_input_is_refused_and_nothing_is_stored(
 async def test_a_text_attachment_is_read_and_redacted(client: PortalClient) -> None:
     await _account(client)
     note = b"Name: Jane Roe\nPhone 555-123-4567\nAcute appendicitis, laparoscopic appendectomy."
-    key = _key(await _send(client, "", files={"files": ("op-note.txt", note, "text/plain")}))
+    named = ("Jane_Roe_0412_op-note.txt", note, "text/plain")  # the patient in the file name
+    key = _key(await _send(client, "", files={"files": named}))
     consult = await Consult.select().where(Consult.key == key).first()
     messages = await ConsultMessage.select(ConsultMessage.id).where(
         ConsultMessage.consult_id == consult["id"]
@@ -149,7 +150,7 @@ async def test_a_text_attachment_is_read_and_redacted(client: PortalClient) -> N
     files = await ConsultAttachment.select().where(
         ConsultAttachment.message_id == messages[0]["id"]
     )
-    assert [f["filename"] for f in files] == ["op-note.txt"]
+    assert [f["filename"] for f in files] == ["op note.txt"]
     assert "appendectomy" in files[0]["text"]
     assert "Jane Roe" not in files[0]["text"] and "555-123-4567" not in files[0]["text"]
 
