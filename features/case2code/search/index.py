@@ -79,57 +79,23 @@ PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # one of the context's words lifts its penalty (chapters 15 and 16 as well).
 CONTEXT_TITLES = re.compile(r"^(personal history|family history|encounter for|screening)", re.I)
 CONTEXT_PENALTY = -0.3
-CONTEXT_WORDS = {
-    1: frozenset(
-        {
-            "pregnancy",
-            "pregnant",
-            "maternal",
-            "childbirth",
-            "puerperium",
-            "puerperal",
-            "obstetric",
-            "antepartum",
-            "postpartum",
-            "delivery",
-            "labor",
-            "gestation",
-            "trimester",
-            "abortion",
-            "eclampsia",
-            "fetus",
-            "fetal",
-        }
-    ),
-    2: frozenset(
-        {
-            "newborn",
-            "neonatal",
-            "neonate",
-            "perinatal",
-            "fetus",
-            "fetal",
-            "birth",
-            "infant",
-            "preterm",
-            "premature",
-        }
-    ),
-    3: frozenset(
-        {
-            "history",
-            "family",
-            "personal",
-            "screening",
-            "encounter",
-            "examination",
-            "follow",
-            "status",
-            "observation",
-            "prophylactic",
-        }
-    ),
+# fmt: off
+CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
+    1: frozenset({
+        "pregnancy", "pregnant", "maternal", "childbirth", "puerperium", "puerperal", "obstetric",
+        "antepartum", "postpartum", "delivery", "labor", "gestation", "trimester", "abortion",
+        "eclampsia", "fetus", "fetal",
+    }),
+    2: frozenset({
+        "newborn", "neonatal", "neonate", "perinatal", "fetus", "fetal", "birth", "infant",
+        "preterm", "premature",
+    }),
+    3: frozenset({
+        "history", "family", "personal", "screening", "encounter", "examination", "follow",
+        "status", "observation", "prophylactic",
+    }),
 }
+# fmt: on
 _CONTEXT_OF_CHAPTER = {"15": 1, "16": 2}
 TYPO_FACTOR = 0.85
 # A code matching some groups of the query competes, this much below per missing group (_near).
