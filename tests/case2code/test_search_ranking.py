@@ -108,6 +108,12 @@ async def test_history_and_screening_codes_only_when_the_query_says_so() -> None
     assert asked == ["Z82.62"]
 
 
+async def test_a_secondary_neoplasm_only_when_the_query_says_so() -> None:
+    primary = await codes("lung cancer", n=8)
+    assert primary[0].startswith("C34") and not any(c.startswith("C78") for c in primary)
+    assert (await codes("metastatic lung cancer", n=1))[0].startswith("C78.0")
+
+
 async def test_seventh_character_codes_fold_into_their_parent_unless_asked_for() -> None:
     plain = await service.search("sprain left ankle", limit=10)
     assert plain.hits[0].display == "S93.402"

@@ -79,6 +79,11 @@ PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 # one of the context's words lifts its penalty (chapters 15 and 16 as well).
 CONTEXT_TITLES = re.compile(r"^(personal history|family history|encounter for|screening)", re.I)
 CONTEXT_PENALTY = -0.3
+# A secondary (metastatic) neoplasm is not what "malignant neoplasm of X" asks for: the Neoplasm
+# Table's primary column is the default, and the secondary codes' index entries name the same
+# sites, so they lose what a missing word of the query would.
+SECONDARY_TITLES = re.compile(r"^secondary (and unspecified )?malignant neoplasm", re.I)
+SECONDARY_PENALTY = -2.0
 # fmt: off
 CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
     1: frozenset({
@@ -94,6 +99,7 @@ CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
         "history", "family", "personal", "screening", "encounter", "examination", "follow",
         "status", "observation", "prophylactic",
     }),
+    4: frozenset({"secondary", "metastatic", "metastasis", "metastase", "met", "spread"}),
 }
 # fmt: on
 _CONTEXT_OF_CHAPTER = {"15": 1, "16": 2}
@@ -912,7 +918,8 @@ class SearchIndex:
     ) -> np.ndarray:
         docs = match.docs
         kinds = self.context[docs]
-        penalty = (kinds > 0) * np.float32(CONTEXT_PENALTY)
+        penalty = np.where(kinds == 4, SECONDARY_PENALTY, (kinds > 0) * CONTEXT_PENALTY)
+        penalty = penalty.astype(np.float32)
         for kind, context_words in CONTEXT_WORDS.items():
             if not said.isdisjoint(context_words):
                 penalty[kinds == kind] = 0.0
@@ -1066,11 +1073,14 @@ _NOS = frozenset({"nos", "unspecified"})
 
 
 def _context(doc: Document) -> int:
-    """The CONTEXT_WORDS kind a code applies in: pregnancy, newborn, history or screening."""
+    """The CONTEXT_WORDS kind a code applies in: pregnancy, newborn, history or screening, or
+    a secondary neoplasm."""
     if doc.system != "icd-10-cm":
         return 0
     if doc.chapter in _CONTEXT_OF_CHAPTER:
         return _CONTEXT_OF_CHAPTER[doc.chapter]
+    if SECONDARY_TITLES.match(doc.title):
+        return 4
     return 3 if CONTEXT_TITLES.match(doc.title) else 0
 
 
