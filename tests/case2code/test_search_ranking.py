@@ -128,6 +128,27 @@ async def test_index_table_terms_find_their_codes() -> None:
     assert (await codes("acetaminophen poisoning accidental", n=3))[0] == "T39.1X1"
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # The row "Methocarbamol" (T42.8X), not its subterm "..., skeletal muscle relaxant".
+        ("methocarbamol adverse effect", "T42.8X5"),
+        # "Cort-Dome topical" (T49.0X) over rows that share its words across entries.
+        ("cort-dome topical adverse effect", "T49.0X5"),
+        ("adhesive poisoning intentional self-harm", "T65.892"),
+    ],
+)
+async def test_the_index_entry_said_whole_comes_first(typed: str, expected: str) -> None:
+    assert (await codes(typed, n=3))[0] == expected
+
+
+@pytest.mark.parametrize("typed", ["acetaminophen poisoning", "carbon monoxide poisoning"])
+async def test_a_poisoning_of_no_stated_intent_is_accidental(typed: str) -> None:
+    """Guideline I.C.19.e.5(b): with the intent unknown, the accidental code."""
+    found = await service.search(typed, limit=3)
+    assert "accidental (unintentional)" in found.hits[0].title.lower(), found.hits
+
+
 async def test_filters_system_billable_and_chapter() -> None:
     hcpcs = await service.search("wheelchair", system="hcpcs", limit=20)
     assert hcpcs.hits and {h.system for h in hcpcs.hits} == {"hcpcs"}

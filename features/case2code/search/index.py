@@ -73,6 +73,7 @@ PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole 
 # ...and much less when the word typed so far is a word itself ("pneumonia" -> "pneumoniae").
 COMPLETION_FACTOR = 0.4
 PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
+ENTRY_BONUS = 1.5  # a name or index entry the query says whole (_entry_bonus)
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
 # Z codes of a condition's history, screening or encounter, likewise: "immune disease" is the
 # disease, not "Family history of ..." nor "Encounter for screening for ...". A query saying
@@ -285,6 +286,12 @@ class SearchIndex:
         self.variants: dict[int, list[int]] = {}  # term -> its derivational variants
         self.expansions: dict[int, list[tuple[int, float]]] = {}
         self.title_stems: list[str] = []  # each title's search terms, spaced: " a b c "
+        # Each ICD-10-CM code's other names and index entries as sorted term ids: entries of
+        # document d are entry_starts[d] .. entry_starts[d + 1], entry e's terms
+        # entry_terms[entry_bounds[e] : entry_bounds[e + 1]] (_entry_bonus).
+        self.entry_starts = np.zeros(1, np.int64)
+        self.entry_bounds = np.zeros(1, np.int64)
+        self.entry_terms = np.zeros(0, np.int32)
         self.filters: dict[tuple[object, ...], np.ndarray] = {}  # _filter's masks
         self.groups: dict[tuple[object, ...], _GroupMatch] = {}  # _group's answers
         self.chapter_names: list[str] = []
@@ -311,12 +318,20 @@ class SearchIndex:
         title_stems = [""] * n
         # (other name's terms, title's terms) of each ICD-10-CM code: _learn_expansions.
         name_pairs: list[tuple[list[str], set[str]]] = []
+        entry_starts, entry_terms, entry_bounds = array("q"), array("i"), array("q", [0])
         for d, doc in enumerate(documents):
             seen: set[str] = set()
             doc_names: list[list[str]] = []
+            entry_starts.append(len(entry_bounds) - 1)
             for source, text in doc.texts:
                 if skip and (doc.system, doc.code, text) in skip:
                     continue
+                if source not in (TITLE, SHORT) and doc.system == "icd-10-cm":
+                    said = {term_ids.setdefault(t, len(term_ids)) for t in tokens(text)}
+                    said -= {term_ids[t] for t in _ENTRY_FILLER if t in term_ids}
+                    if len(said) >= 2:
+                        entry_terms.extend(sorted(said))
+                        entry_bounds.append(len(entry_terms))
                 if source in (TITLE, INCLUSION):
                     harvest_texts.append(text)
                 weight = FIELD_WEIGHTS[source]
@@ -353,6 +368,10 @@ class SearchIndex:
                 title_set = set(title_stems[d].split())
                 name_pairs.extend((name, title_set) for name in doc_names)
             surface_df.update(seen)
+        entry_starts.append(len(entry_bounds) - 1)
+        self.entry_starts = np.frombuffer(entry_starts, np.int64).copy()
+        self.entry_bounds = np.frombuffer(entry_bounds, np.int64).copy()
+        self.entry_terms = np.frombuffer(entry_terms, np.int32).copy()
         self.terms = [""] * len(term_ids)
         for term, tid in term_ids.items():
             self.terms[tid] = term
@@ -707,8 +726,13 @@ class SearchIndex:
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
         )
-        chosen, chosen_scores = self._with_default_children(docs[top], scores[top], allowed)
-        chosen_scores = chosen_scores + self._phrase_bonus(chosen, phrases)
+        chosen = docs[top]
+        chosen_scores = (
+            scores[top]
+            + self._phrase_bonus(chosen, phrases)
+            + self._entry_bonus(chosen, {self.term_ids[t] for t in said if t in self.term_ids})
+        )
+        chosen, chosen_scores = self._with_default_children(chosen, chosen_scores, allowed)
         order = np.lexsort((self.sort[chosen], self.code_len[chosen], -np.round(chosen_scores, 3)))
         hits = self._fold_seventh(
             chosen[order], chosen_scores[order], allowed, matched_terms, limit
@@ -878,9 +902,7 @@ class SearchIndex:
         total = int(lengths.sum())
         if not total:
             return _Match(match.docs[:0], match.score[:0], match.title[:0])
-        before = np.repeat(np.cumsum(lengths) - lengths, lengths)
-        at = np.arange(total) - before + np.repeat(starts, lengths)
-        docs = self.child_docs[at]
+        docs = self.child_docs[_ranges(starts, lengths)]
         return _Match.merge(
             docs,
             np.repeat(scores * FAMILY_FACTOR, lengths).astype(np.float32),
@@ -912,6 +934,31 @@ class SearchIndex:
             [PHRASE_BONUS * any(p in stems[d] for p in wanted) for d in docs.tolist()],
             np.float32,
         )
+
+    def _entry_bonus(self, docs: np.ndarray, query_terms: set[int]) -> np.ndarray:
+        """ENTRY_BONUS, times the share of the query it says, for a code with a name or index
+        entry every word of which the query says: "methocarbamol adverse effect" is the
+        Table of Drugs' "Methocarbamol" row (T42.8X5), not its "skeletal muscle relaxant"
+        subterm (T48.1X5), whose words are all in the query too but not in one entry."""
+        bonus = np.zeros(len(docs), np.float32)
+        if len(query_terms) < 2 or not len(docs):
+            return bonus
+        first, last = self.entry_starts[docs], self.entry_starts[docs + 1]
+        counts = last - first
+        if not counts.any():
+            return bonus
+        # Every entry of these codes, then every term of those entries, without a Python loop.
+        entries = _ranges(first, counts)
+        lengths = self.entry_bounds[entries + 1] - self.entry_bounds[entries]
+        terms = self.entry_terms[_ranges(self.entry_bounds[entries], lengths)]
+        said = np.zeros(len(self.terms), bool)
+        said[np.fromiter(query_terms, np.int64)] = True
+        missing = np.add.reduceat((~said[terms]).astype(np.int32), np.cumsum(lengths) - lengths)
+        whole = np.where(missing == 0, lengths, 0)
+        owner = np.repeat(np.arange(len(docs)), counts)
+        best = np.zeros(len(docs), np.int64)
+        np.maximum.at(best, owner, whole)
+        return (ENTRY_BONUS * best / len(query_terms)).astype(np.float32)
 
     def _rank(
         self, match: _Match, lead_terms: set[int], generic: float, said: frozenset[str]
@@ -1050,6 +1097,13 @@ def _default_children(documents: Sequence[Document], parent: np.ndarray) -> np.n
     return found
 
 
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indexes starts[i] .. starts[i] + lengths[i] - 1 of every i, in order."""
+    total = int(lengths.sum())
+    before = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(total) - before + np.repeat(starts, lengths)
+
+
 def _variants(terms: list[str], df: np.ndarray) -> dict[int, list[int]]:
     """Each term's derivational variants among the index's terms (text.derivation_keys), the
     most frequent first, at most VARIANTS_MAX."""
@@ -1084,16 +1138,23 @@ def _context(doc: Document) -> int:
     return 3 if CONTEXT_TITLES.match(doc.title) else 0
 
 
+# Words an index entry has that nobody types: "Accidental (unintentional)".
+_ENTRY_FILLER = ("unintentional",)
 _WITHOUT = re.compile(r"\bwithout\b", re.I)
+_ACCIDENTAL = re.compile(r"\baccidental \(unintentional\)", re.I)
 
 
 def _generic(title: str) -> float:
     """How much a title reads as the default code of its condition: 1 for "without
     complications" or two "unspecified"s, 0.5 for one "unspecified" or another "without ..."
     (a coder does not report a complication the record does not state: "calculus of
-    gallbladder with acute cholecystitis without obstruction" over "... with obstruction")."""
+    gallbladder with acute cholecystitis without obstruction" over "... with obstruction"); 1
+    for a poisoning or toxic effect "accidental (unintentional)", the intent when none is
+    documented."""
     found = [m.lower() for m in _GENERIC.findall(title)]
     if any(f.startswith(("without", "uncomplicated")) for f in found):
+        return 1.0
+    if _ACCIDENTAL.search(title):  # guideline I.C.19.e.5(b): unknown intent is accidental
         return 1.0
     return max(min(len(found), 2) / 2, 0.5 if _WITHOUT.search(title) else 0.0)
 
