@@ -17,6 +17,7 @@ the query's word. Codes built from a 7th character fold into their
 
 from __future__ import annotations
 
+import itertools
 import re
 from array import array
 from bisect import bisect_left
@@ -74,6 +75,11 @@ PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole 
 COMPLETION_FACTOR = 0.4
 PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 ENTRY_BONUS = 1.5  # a name or index entry the query says whole (_entry_bonus)
+ENTRY_MAX_TERMS = 8
+# Codes ranked past the limit before the last bonuses (phrases, entries, headings' children),
+# which can lift one of them into the results.
+CANDIDATES_BEYOND_LIMIT = 20
+LATE_BONUS_MAX = PHRASE_BONUS + ENTRY_BONUS + DEFAULT_CHILD_EDGE  # the most they add
 # Pregnancy and perinatal codes apply only in that context: with equal matches, others first.
 # Z codes of a condition's history, screening or encounter, likewise: "immune disease" is the
 # disease, not "Family history of ..." nor "Encounter for screening for ...". A query saying
@@ -104,6 +110,10 @@ CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
 }
 # fmt: on
 _CONTEXT_OF_CHAPTER = {"15": 1, "16": 2}
+# Penalty by kind (index 0: no context).
+_CONTEXT_PENALTIES = np.array(
+    [0.0, CONTEXT_PENALTY, CONTEXT_PENALTY, CONTEXT_PENALTY, SECONDARY_PENALTY], np.float32
+)
 TYPO_FACTOR = 0.85
 # A code matching some groups of the query competes, this much below per missing group (_near).
 PARTIAL_PENALTY = 2.0
@@ -265,6 +275,8 @@ class SearchIndex:
         self.first_term = np.zeros(0, np.int32)
         self.code_len = np.zeros(0, np.int8)
         self.context = np.zeros(0, np.int8)  # the CONTEXT_WORDS kind of each code, or 0
+        # What ranks a code before the query is read: billable, system, context penalty.
+        self.prior = np.zeros(0, np.float32)
         self.sort = np.zeros(0, np.int32)
         # Terms: term -> id; postings in CSR form (documents, weight, in title).
         self.term_ids: dict[str, int] = {}
@@ -286,12 +298,12 @@ class SearchIndex:
         self.variants: dict[int, list[int]] = {}  # term -> its derivational variants
         self.expansions: dict[int, list[tuple[int, float]]] = {}
         self.title_stems: list[str] = []  # each title's search terms, spaced: " a b c "
-        # Each ICD-10-CM code's other names and index entries as sorted term ids: entries of
-        # document d are entry_starts[d] .. entry_starts[d + 1], entry e's terms
-        # entry_terms[entry_bounds[e] : entry_bounds[e + 1]] (_entry_bonus).
-        self.entry_starts = np.zeros(1, np.int64)
-        self.entry_bounds = np.zeros(1, np.int64)
-        self.entry_terms = np.zeros(0, np.int32)
+        # Each ICD-10-CM code's other names and index entries (2 to ENTRY_MAX_TERMS terms) by
+        # the hash of their sorted term ids, sorted: the code and the entry's length
+        # (_entry_bonus).
+        self.entry_hashes = np.zeros(0, np.int64)
+        self.entry_docs = np.zeros(0, np.int32)
+        self.entry_lengths = np.zeros(0, np.int8)
         self.filters: dict[tuple[object, ...], np.ndarray] = {}  # _filter's masks
         self.groups: dict[tuple[object, ...], _GroupMatch] = {}  # _group's answers
         self.chapter_names: list[str] = []
@@ -318,20 +330,20 @@ class SearchIndex:
         title_stems = [""] * n
         # (other name's terms, title's terms) of each ICD-10-CM code: _learn_expansions.
         name_pairs: list[tuple[list[str], set[str]]] = []
-        entry_starts, entry_terms, entry_bounds = array("q"), array("i"), array("q", [0])
+        entry_hashes, entry_docs, entry_lengths = array("q"), array("i"), array("b")
         for d, doc in enumerate(documents):
             seen: set[str] = set()
             doc_names: list[list[str]] = []
-            entry_starts.append(len(entry_bounds) - 1)
             for source, text in doc.texts:
                 if skip and (doc.system, doc.code, text) in skip:
                     continue
                 if source not in (TITLE, SHORT) and doc.system == "icd-10-cm":
                     said = {term_ids.setdefault(t, len(term_ids)) for t in tokens(text)}
                     said -= {term_ids[t] for t in _ENTRY_FILLER if t in term_ids}
-                    if len(said) >= 2:
-                        entry_terms.extend(sorted(said))
-                        entry_bounds.append(len(entry_terms))
+                    if 2 <= len(said) <= ENTRY_MAX_TERMS:
+                        entry_hashes.append(_entry_hash(sorted(said)))
+                        entry_docs.append(d)
+                        entry_lengths.append(len(said))
                 if source in (TITLE, INCLUSION):
                     harvest_texts.append(text)
                 weight = FIELD_WEIGHTS[source]
@@ -368,10 +380,11 @@ class SearchIndex:
                 title_set = set(title_stems[d].split())
                 name_pairs.extend((name, title_set) for name in doc_names)
             surface_df.update(seen)
-        entry_starts.append(len(entry_bounds) - 1)
-        self.entry_starts = np.frombuffer(entry_starts, np.int64).copy()
-        self.entry_bounds = np.frombuffer(entry_bounds, np.int64).copy()
-        self.entry_terms = np.frombuffer(entry_terms, np.int32).copy()
+        hashes = np.frombuffer(entry_hashes, np.int64)
+        order = np.argsort(hashes, kind="stable")
+        self.entry_hashes = hashes[order]
+        self.entry_docs = np.frombuffer(entry_docs, np.int32)[order]
+        self.entry_lengths = np.frombuffer(entry_lengths, np.int8)[order]
         self.terms = [""] * len(term_ids)
         for term, tid in term_ids.items():
             self.terms[tid] = term
@@ -458,6 +471,11 @@ class SearchIndex:
         self.generic = np.array([_generic(doc.title) for doc in documents], np.float32)
         self.code_len = np.array([len(doc.code) for doc in documents], np.int8)
         self.context = np.array([_context(doc) for doc in documents], np.int8)
+        self.prior = (
+            BILLABLE_BONUS * self.billable
+            + SYSTEM_PRIOR[self.system_id]
+            + _CONTEXT_PENALTIES[self.context]
+        ).astype(np.float32)
         self.sort = np.array([doc.sort for doc in documents], np.int32)
         self.excludes1 = {d: doc.excludes1 for d, doc in enumerate(documents) if doc.excludes1}
         position = {(doc.system, doc.code): d for d, doc in enumerate(documents)}
@@ -722,10 +740,13 @@ class SearchIndex:
         said = frozenset(stem(w) for w in words(query))
         asked = not _NOS.isdisjoint(said)
         scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0), said)
-        keep = min(len(docs), limit * 2 + 20)
+        keep = min(len(docs), limit + CANDIDATES_BEYOND_LIMIT)
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
         )
+        if len(top) > limit:  # only codes a late bonus can lift into the results need one
+            floor = np.partition(scores[top], len(top) - limit)[len(top) - limit]
+            top = top[scores[top] >= floor - LATE_BONUS_MAX]
         chosen = docs[top]
         chosen_scores = (
             scores[top]
@@ -926,60 +947,66 @@ class SearchIndex:
         )
 
     def _phrase_bonus(self, docs: np.ndarray, phrases: list[str]) -> np.ndarray:
-        if not phrases:
-            return np.zeros(len(docs), np.float32)
-        wanted = [f" {p} " for p in phrases]
-        stems = self.title_stems
-        return np.array(
-            [PHRASE_BONUS * any(p in stems[d] for p in wanted) for d in docs.tolist()],
-            np.float32,
-        )
+        found = np.zeros(len(docs), bool)
+        if phrases:
+            titles = [self.title_stems[d] for d in docs.tolist()]
+            for phrase in {f" {p} " for p in phrases}:
+                found |= np.fromiter((phrase in t for t in titles), bool, len(titles))
+        return found * np.float32(PHRASE_BONUS)
 
     def _entry_bonus(self, docs: np.ndarray, query_terms: set[int]) -> np.ndarray:
         """ENTRY_BONUS, times the share of the query it says, for a code with a name or index
         entry every word of which the query says: "methocarbamol adverse effect" is the
         Table of Drugs' "Methocarbamol" row (T42.8X5), not its "skeletal muscle relaxant"
-        subterm (T48.1X5), whose words are all in the query too but not in one entry."""
+        subterm (T48.1X5), whose words are all in the query too but not in one entry. Every
+        part of the query of two words or more is looked up by its hash (up to
+        ENTRY_MAX_TERMS words: longer queries are not an index entry said whole)."""
         bonus = np.zeros(len(docs), np.float32)
-        if len(query_terms) < 2 or not len(docs):
+        terms = sorted(query_terms)
+        if not 2 <= len(terms) <= ENTRY_MAX_TERMS or not len(docs):
             return bonus
-        first, last = self.entry_starts[docs], self.entry_starts[docs + 1]
-        counts = last - first
-        if not counts.any():
+        wanted = np.array(
+            [
+                _entry_hash(part)
+                for size in range(2, len(terms) + 1)
+                for part in itertools.combinations(terms, size)
+            ],
+            np.int64,
+        )
+        lo = np.searchsorted(self.entry_hashes, wanted, "left")
+        hi = np.searchsorted(self.entry_hashes, wanted, "right")
+        found = hi > lo
+        if not found.any():
             return bonus
-        # Every entry of these codes, then every term of those entries, without a Python loop.
-        entries = _ranges(first, counts)
-        lengths = self.entry_bounds[entries + 1] - self.entry_bounds[entries]
-        terms = self.entry_terms[_ranges(self.entry_bounds[entries], lengths)]
-        said = np.zeros(len(self.terms), bool)
-        said[np.fromiter(query_terms, np.int64)] = True
-        missing = np.add.reduceat((~said[terms]).astype(np.int32), np.cumsum(lengths) - lengths)
-        whole = np.where(missing == 0, lengths, 0)
-        owner = np.repeat(np.arange(len(docs)), counts)
-        best = np.zeros(len(docs), np.int64)
-        np.maximum.at(best, owner, whole)
-        return (ENTRY_BONUS * best / len(query_terms)).astype(np.float32)
+        said: dict[int, int] = {}
+        for start, end in zip(lo[found].tolist(), hi[found].tolist(), strict=True):
+            for e in range(start, end):
+                d = int(self.entry_docs[e])
+                said[d] = max(said.get(d, 0), int(self.entry_lengths[e]))
+        for i, d in enumerate(docs.tolist()):
+            if d in said:
+                bonus[i] = ENTRY_BONUS * said[d] / len(terms)
+        return bonus
 
     def _rank(
         self, match: _Match, lead_terms: set[int], generic: float, said: frozenset[str]
     ) -> np.ndarray:
         docs = match.docs
-        kinds = self.context[docs]
-        penalty = np.where(kinds == 4, SECONDARY_PENALTY, (kinds > 0) * CONTEXT_PENALTY)
-        penalty = penalty.astype(np.float32)
+        prior = self.prior[docs]
         for kind, context_words in CONTEXT_WORDS.items():
-            if not said.isdisjoint(context_words):
-                penalty[kinds == kind] = 0.0
+            if not said.isdisjoint(context_words):  # the query names the context: no penalty
+                prior = prior - (self.context[docs] == kind) * _CONTEXT_PENALTIES[kind]
         coverage = np.minimum(match.title / self.title_len[docs], 1.0)
-        lead = np.isin(self.first_term[docs], np.fromiter(lead_terms, np.int32))
+        first = self.first_term[docs]
+        lead = np.zeros(len(docs), bool)
+        for term in lead_terms:
+            lead |= first == term
         return (
             match.score * self.length_factor[docs]
             + COVERAGE_WEIGHT * coverage
-            + BILLABLE_BONUS * self.billable[docs]
             + generic * self.generic[docs]
             + LEAD_TERM_BONUS * lead
-            + SYSTEM_PRIOR[self.system_id[docs]]
-            + penalty
+            + prior
         )
 
     def _fold_seventh(
@@ -1095,6 +1122,17 @@ def _default_children(documents: Sequence[Document], parent: np.ndarray) -> np.n
             found[p] = d
     found[list(ambiguous)] = -1
     return found
+
+
+def _entry_hash(terms: Sequence[int]) -> int:
+    """A hash of sorted term ids, the same in every process (unlike Python's for strings)."""
+    value = 0
+    for term in terms:
+        value = (value * 1_000_003 + term + 1) % _HASH_PRIME
+    return value
+
+
+_HASH_PRIME = 2**61 - 1
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
