@@ -337,19 +337,13 @@ class SearchIndex:
             for source, text in doc.texts:
                 if skip and (doc.system, doc.code, text) in skip:
                     continue
-                if source not in (TITLE, SHORT) and doc.system == "icd-10-cm":
-                    said = {term_ids.setdefault(t, len(term_ids)) for t in tokens(text)}
-                    said -= {term_ids[t] for t in _ENTRY_FILLER if t in term_ids}
-                    if 2 <= len(said) <= ENTRY_MAX_TERMS:
-                        entry_hashes.append(_entry_hash(sorted(said)))
-                        entry_docs.append(d)
-                        entry_lengths.append(len(said))
                 if source in (TITLE, INCLUSION):
                     harvest_texts.append(text)
                 weight = FIELD_WEIGHTS[source]
                 in_title = source == TITLE
                 count = 0
-                title_terms: list[str] = []
+                text_terms: list[str] = []
+                entry: set[int] = set()  # the text's terms as an entry (_entry_bonus)
                 for word in words(text):
                     if word in STOPWORDS:
                         continue
@@ -364,8 +358,10 @@ class SearchIndex:
                     rows_d.append(d)
                     rows_w.append(weight)
                     rows_title.append(in_title)
+                    text_terms.append(term)
+                    if term not in _ENTRY_FILLER:
+                        entry.add(tid)
                     if in_title:
-                        title_terms.append(term)
                         if count == 0:
                             first_term[d] = tid
                         # "unspecified" is not content: a bare condition's query covers
@@ -373,9 +369,15 @@ class SearchIndex:
                         count += term not in _NOT_CONTENT
                 if in_title:
                     title_len[d] = max(count, 1)
-                    title_stems[d] = f" {' '.join(title_terms)} "  # spaced: phrase lookups
-                elif source in _NAME_FIELDS and doc.system == "icd-10-cm":
-                    doc_names.append(tokens(text))
+                    title_stems[d] = f" {' '.join(text_terms)} "  # spaced: phrase lookups
+                    continue
+                if source != SHORT and doc.system == "icd-10-cm":
+                    if 2 <= len(entry) <= ENTRY_MAX_TERMS:
+                        entry_hashes.append(_entry_hash(sorted(entry)))
+                        entry_docs.append(d)
+                        entry_lengths.append(len(entry))
+                    if source in _NAME_FIELDS:
+                        doc_names.append(text_terms)
             if doc_names:
                 title_set = set(title_stems[d].split())
                 name_pairs.extend((name, title_set) for name in doc_names)
@@ -414,6 +416,7 @@ class SearchIndex:
                 added = set(tokens(doc.seventh_meaning)) - in_parent - {"encounter"}
                 self.seventh_terms[d] = frozenset(term_ids[t] for t in added if t in term_ids)
         self.title_stems = title_stems
+        self.default_child = _default_children(documents, self.parent, title_stems)
         df = np.diff(self.offsets)
         self.expansions = {
             q: kept
@@ -489,7 +492,6 @@ class SearchIndex:
         self.seventh_parent = np.where(
             np.array([bool(doc.seventh_meaning) for doc in documents], bool), self.parent, -1
         ).astype(np.int32)
-        self.default_child = _default_children(documents, self.parent)
         order = sorted(range(n), key=lambda i: (self.codes[i], i))
         self.code_sorted = [self.codes[i] for i in order]
         self.code_docs = np.array(order, np.int32)
@@ -1104,7 +1106,9 @@ _DEFAULT_WORDS = frozenset({"unspecified", "without"})
 _DEFAULT_EXTRA = _DEFAULT_WORDS | {"complication"}
 
 
-def _default_children(documents: Sequence[Document], parent: np.ndarray) -> np.ndarray:
+def _default_children(
+    documents: Sequence[Document], parent: np.ndarray, title_stems: list[str]
+) -> np.ndarray:
     """For each heading (a code that is not billable) the child whose title is the heading's
     plus "unspecified" or "without complications" only (J18 "Pneumonia, unspecified organism"
     -> J18.9 "Pneumonia, unspecified"; E11 -> E11.9), else -1; none when two children are."""
@@ -1114,8 +1118,8 @@ def _default_children(documents: Sequence[Document], parent: np.ndarray) -> np.n
         p = int(parent[d])
         if p < 0 or documents[p].billable or doc.seventh_meaning:
             continue
-        own = set(tokens(doc.title))
-        extra = own - set(tokens(documents[p].title))
+        own = set(title_stems[d].split())
+        extra = own - set(title_stems[p].split())
         if own & _DEFAULT_WORDS and extra <= _DEFAULT_EXTRA:
             if found[p] >= 0:
                 ambiguous.add(p)
