@@ -141,14 +141,10 @@ def _content(name: Name) -> Name:
     return tuple(w for w in name if w not in STOPWORDS)
 
 
-def _content_words(name: Name) -> list[str]:
-    return [w for w in name if w not in STOPWORDS]
-
-
 def _known(name: Name, frequency: Callable[[str], int]) -> bool:
-    return all(frequency(w) > 0 for w in _content_words(name))
+    return all(frequency(w) > 0 for w in _content(name))
 
 
 def _common(name: Name, frequency: Callable[[str], int]) -> bool:
     """Every word used by more than RARE codes: the catalog's own name, never rewritten."""
-    return all(frequency(w) > RARE for w in _content_words(name))
+    return all(frequency(w) > RARE for w in _content(name))
