@@ -29,7 +29,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from features.case2code.search import lexicon, wordparts
+from features.case2code.search import lexicon, rewrites, wordparts
 from features.case2code.search import synonyms as synonym_lists
 from features.case2code.search.documents import (
     ICD9,
@@ -125,6 +125,7 @@ NEAR_WHEN_FEWER = 40  # full matches below which near matches are looked for (_n
 # Learnt expansions (_learn_expansions): a query word also matches the title words the catalog's
 # other names for a code translate it to ("tumor" -> neoplasm), at this share of their weight.
 EXPANSION_FACTOR = 0.5
+REWRITE_FACTOR = 0.9  # the query with a phrase said as the titles say it (rewrites)
 VARIANT_FACTOR = 0.8  # "neurotic" for "neurosis": the same thing said another way
 VARIANTS_MAX = 3
 EXPANSION_MIN_P = 0.2  # p(title word | word) below this is noise
@@ -244,6 +245,19 @@ class _Group:
     # The words as typed count less than what they stand for ("htn" in a quality-measure title
     # is not what a coder typing HTN is after), unless the list names them too ("wrist").
     typed_weight: float = 1.0
+    other_weight: float = 1.0  # the other alternatives' (a phrase rewritten: REWRITE_FACTOR)
+
+
+@dataclass
+class _Combined:
+    """What a query's groups match together (SearchIndex._combined)."""
+
+    best: _Match | None = None
+    partial: bool = False  # some group matched nothing, or no code matched every group
+    corrections: dict[str, str] = field(default_factory=dict)
+    terms: set[int] = field(default_factory=set)  # the matched terms, to mark in titles
+    lead_terms: set[int] = field(default_factory=set)  # the first word's
+    phrases: list[str] = field(default_factory=list)
 
 
 class SearchIndex:
@@ -297,6 +311,8 @@ class SearchIndex:
         # term -> [(term, p)]: what the title says for a word of a code's other names.
         self.variants: dict[int, list[int]] = {}  # term -> its derivational variants
         self.expansions: dict[int, list[tuple[int, float]]] = {}
+        # A phrase's other wording in the titles, by a term of it (rewrites.learn).
+        self.rewrites: dict[str, list[rewrites.Rewrite]] = {}
         self.title_stems: list[str] = []  # each title's search terms, spaced: " a b c "
         # Each ICD-10-CM code's other names and index entries (2 to ENTRY_MAX_TERMS terms) by
         # the hash of their sorted term ids, sorted: the code and the entry's length
@@ -330,10 +346,13 @@ class SearchIndex:
         title_stems = [""] * n
         # (other name's terms, title's terms) of each ICD-10-CM code: _learn_expansions.
         name_pairs: list[tuple[list[str], set[str]]] = []
+        rewrite_pairs: list[rewrites.Pair] = []  # (code, name, title): rewrites.learn
         entry_hashes, entry_docs, entry_lengths = array("q"), array("i"), array("b")
         for d, doc in enumerate(documents):
             seen: set[str] = set()
             doc_names: list[list[str]] = []
+            said_names: list[list[str]] = []  # inclusion terms and "includes": rewrites
+            title_words: list[tuple[str, str]] = []
             for source, text in doc.texts:
                 if skip and (doc.system, doc.code, text) in skip:
                     continue
@@ -362,6 +381,7 @@ class SearchIndex:
                     if term not in _ENTRY_FILLER:
                         entry.add(tid)
                     if in_title:
+                        title_words.append((term, word))
                         if count == 0:
                             first_term[d] = tid
                         # "unspecified" is not content: a bare condition's query covers
@@ -378,9 +398,12 @@ class SearchIndex:
                         entry_lengths.append(len(entry))
                     if source in _NAME_FIELDS:
                         doc_names.append(text_terms)
+                    if source in (INCLUSION, INCLUDES):
+                        said_names.append(text_terms)
             if doc_names:
                 title_set = set(title_stems[d].split())
                 name_pairs.extend((name, title_set) for name in doc_names)
+                rewrite_pairs.extend((doc.code, name, title_words) for name in said_names)
             surface_df.update(seen)
         hashes = np.frombuffer(entry_hashes, np.int64)
         order = np.argsort(hashes, kind="stable")
@@ -425,6 +448,7 @@ class SearchIndex:
             and (kept := [(t, p) for t, p in found if df[t] <= EXPANSION_MAX_DF])
         }
         self.variants = _variants(self.terms, df)
+        self.rewrites = rewrites.learn(rewrite_pairs)
         return self
 
     def _frequency(self, word: str) -> int:
@@ -599,7 +623,27 @@ class SearchIndex:
                     groups.append(_Group(word, [list(p) for p in parts]))
                 else:
                     groups.append(_Group(word, [[word]]))
-        return groups, expansions, corrections
+        return self._with_rewrites(groups, expansions), expansions, corrections
+
+    def _with_rewrites(self, groups: list[_Group], expansions: dict[str, str]) -> list[_Group]:
+        """The groups, the words of a phrase the titles say another way (rewrites) made one
+        group whose alternative is the titles' wording ("traumatic rupture" -> major
+        laceration)."""
+        single = [
+            g.label if len(g.alternatives) == 1 and " " not in g.label else None for g in groups
+        ]
+        found = rewrites.find(self.rewrites, [stem(w) if w else None for w in single])
+        if not found:
+            return groups
+        merged: dict[int, _Group] = {}
+        dropped: set[int] = set()
+        for rule, at in found:
+            typed = [groups[i].label for i in at]
+            label = " ".join(typed)
+            expansions[label] = " ".join(rule.target)
+            merged[at[0]] = _Group(label, [typed, list(rule.target)], other_weight=REWRITE_FACTOR)
+            dropped.update(at[1:])
+        return [merged.get(i, g) for i, g in enumerate(groups) if i not in dropped]
 
     def _spelled(self, word: str) -> str:
         """A misspelt abbreviation or lay word ("hypertention") as the synonym list has it,
@@ -691,39 +735,11 @@ class SearchIndex:
         groups, expansions, corrections = self._parse(query)
         if not groups:
             return SearchResult(query, [], 0, "words", release_names=self.release_names)
-        matched_terms: set[int] = set()
-        lead_terms: set[int] = set()  # the first word's terms: a title may start with them
-        phrases: list[str] = []  # words that should stand side by side in the title
-        matches: list[_Match] = []
-        for g, group in enumerate(groups):
-            found = self._group(group, typing and g == len(groups) - 1)
-            corrections.update(found.corrections)
-            matched_terms.update(found.terms)
-            phrases.extend(found.phrases)
-            if g == 0:
-                lead_terms.update(found.first_terms)
-            if found.match is not None:
-                matches.append(found.match)
-        partial = len(matches) < len(groups)
-        docs = np.zeros(0, np.int32)
-        best: _Match | None = None
-        if matches:
-            best = matches[0]
-            for match in matches[1:]:
-                best = best.both(match)
-            best = best.only(allowed)
-            if not len(best.docs) and len(matches) > 1:
-                best = self._family_match(matches).only(allowed)
-            # Codes missing one word compete only when few codes have them all: with many full
-            # matches they rank below them anyway, and their intersections cost the most.
-            if len(matches) > 1 and len(best.docs) < NEAR_WHEN_FEWER:
-                near = self._near(matches).only(allowed)
-                # Near matches only: no code has every word, which callers must be told.
-                partial = partial or (not len(best.docs) and len(near.docs) > 0)
-                best = _Match.either([best, near])
-            if not len(best.docs) and len(matches) > 1:
-                best, partial = _Match.most(matches).only(allowed), True
-            docs = best.docs
+        found = self._combined(groups, allowed, typing)
+        corrections.update(found.corrections)
+        best, partial = found.best, found.partial
+        matched_terms, lead_terms, phrases = found.terms, found.lead_terms, found.phrases
+        docs = best.docs if best is not None else np.zeros(0, np.int32)
         if best is None or not len(docs):
             return SearchResult(
                 query,
@@ -735,9 +751,6 @@ class SearchIndex:
                 partial,
                 release_names=self.release_names,
             )
-        typed = [stem(w) for grp in groups for w in grp.alternatives[0] if w not in STOPWORDS]
-        if len(typed) > 1:
-            phrases.append(" ".join(typed))
         # "NOS" (not otherwise specified) asks for the unspecified code in so many words.
         said = frozenset(stem(w) for w in words(query))
         asked = not _NOS.isdisjoint(said)
@@ -771,10 +784,48 @@ class SearchIndex:
             release_names=self.release_names,
         )
 
+    def _combined(self, groups: list[_Group], allowed: np.ndarray, typing: bool) -> _Combined:
+        """The codes matching every group (or, when few or none do, all but one; failing
+        that, the most), with what the ranking needs to know of the query's words."""
+        found = _Combined()
+        matches: list[_Match] = []
+        for g, group in enumerate(groups):
+            got = self._group(group, typing and g == len(groups) - 1)
+            found.corrections.update(got.corrections)
+            found.terms.update(got.terms)
+            found.phrases.extend(got.phrases)
+            if g == 0:
+                found.lead_terms.update(got.first_terms)
+            if got.match is not None:
+                matches.append(got.match)
+        typed = [stem(w) for grp in groups for w in grp.alternatives[0] if w not in STOPWORDS]
+        if len(typed) > 1:
+            found.phrases.append(" ".join(typed))
+        found.partial = len(matches) < len(groups)
+        if not matches:
+            return found
+        best = matches[0]
+        for match in matches[1:]:
+            best = best.both(match)
+        best = best.only(allowed)
+        if not len(best.docs) and len(matches) > 1:
+            best = self._family_match(matches).only(allowed)
+        # Codes missing one word compete only when few codes have them all: with many full
+        # matches they rank below them anyway, and their intersections cost the most.
+        if len(matches) > 1 and len(best.docs) < NEAR_WHEN_FEWER:
+            near = self._near(matches).only(allowed)
+            # Near matches only: no code has every word, which callers must be told.
+            found.partial = found.partial or (not len(best.docs) and len(near.docs) > 0)
+            best = _Match.either([best, near])
+        if not len(best.docs) and len(matches) > 1:
+            best, found.partial = _Match.most(matches).only(allowed), True
+        found.best = best
+        return found
+
     def _group(self, group: _Group, typing: bool) -> _GroupMatch:
         """What one group of the query matches; kept for the next query that has it (the
         index never changes, and the same words come back all day)."""
-        key = (group.label, group.typed_weight, typing)
+        key = (group.label, group.typed_weight, group.other_weight, typing)
         known = self.groups.get(key)
         if known is not None:
             return known
@@ -782,7 +833,7 @@ class SearchIndex:
         options: list[_Match] = []
         for a, alternative in enumerate(group.alternatives):
             kept = [w for w in alternative if w not in STOPWORDS]
-            factor = group.typed_weight if a == 0 else 1.0
+            factor = group.typed_weight if a == 0 else group.other_weight
             match: _Match | None = None
             for j, word in enumerate(kept):
                 variants, corrected = self._resolve(word, typing and a == 0 and j == len(kept) - 1)

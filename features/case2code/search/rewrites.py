@@ -1,0 +1,88 @@
+"""Phrases the catalog says two ways, learnt from its own names for codes.
+
+ICD-10-CM often lists, under a code, another name that is the title with one phrase said
+differently: "Traumatic rupture of carotid artery" under "Major laceration of carotid artery",
+"Pressure ulcer with necrosis of soft tissues through to underlying muscle, tendon, or bone,
+right elbow" under "Pressure ulcer of right elbow, stage 4". When several codes swap the same
+phrase the same way, the swap is a rule of the classification, and it holds for the code whose
+own inclusion term nobody wrote (or that a coder's wording does not match): a query with the one
+phrase is searched with the other as well.
+
+Only the texts the index holds teach it (held-out texts never do); the learning is on search
+terms (text.stem), the rewritten query is written with the titles' words.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MIN_CODES = 3  # a swap seen under fewer codes is one code's wording, not a rule
+MIN_SHARE = 0.5  # of the names that swap away this phrase, the share swapping it to this
+MIN_SOURCE = 2  # one word said another way is the learnt expansions' (index._learn_expansions)
+MAX_SOURCE = 8  # words of the phrase swapped away ("with necrosis of soft tissues ... bone")
+MAX_TARGET = 3  # words of what the title says instead ("stage 4")
+# Words every kind of title has: their presence or absence says nothing about the phrase.
+_NEUTRAL = frozenset({"unspecified", "specified", "other", "classified", "elsewhere"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    source: frozenset[str]  # the name's terms the title does not have
+    target: tuple[str, ...]  # the title's words the name does not have, in title order
+    codes: int  # how many codes taught it
+
+
+# (code, a name's terms, its title's (term, word) pairs)
+Pair = tuple[str, Sequence[str], Sequence[tuple[str, str]]]
+
+
+def learn(pairs: Iterable[Pair]) -> dict[str, list[Rewrite]]:
+    """The rules the pairs teach, keyed by the smallest term of their source (a query that
+    holds the source holds that term)."""
+    taught: dict[tuple[frozenset[str], tuple[str, ...]], set[str]] = defaultdict(set)
+    swapped_away: Counter[frozenset[str]] = Counter()
+    for code, name, title in pairs:
+        name_set = set(name)
+        title_set = {t for t, _ in title}
+        source = frozenset(name_set - title_set - _NEUTRAL)
+        target_words = tuple(
+            dict.fromkeys(w for t, w in title if t not in name_set and t not in _NEUTRAL)
+        )
+        if len(source) < MIN_SOURCE or not target_words or name_set.isdisjoint(title_set):
+            continue
+        if len(source) > MAX_SOURCE or len(target_words) > MAX_TARGET:
+            continue
+        swapped_away[source] += 1
+        taught[source, target_words].add(code)
+    rules: dict[str, list[Rewrite]] = {}
+    for (source, target), codes in taught.items():
+        if len(codes) >= MIN_CODES and len(codes) >= MIN_SHARE * swapped_away[source]:
+            rules.setdefault(min(source), []).append(Rewrite(source, target, len(codes)))
+    for found in rules.values():
+        found.sort(key=lambda r: (-len(r.source), -r.codes))
+    return rules
+
+
+def find(
+    rules: dict[str, list[Rewrite]], terms: Sequence[str | None]
+) -> list[tuple[Rewrite, list[int]]]:
+    """The rules whose source the query's terms (None: not a single word) hold, the longest
+    first and no term swapped twice, each with the positions of its source's terms."""
+    held = {t for t in terms if t}
+    candidates = [r for t in held for r in rules.get(t, ()) if r.source <= held]
+    if not candidates:
+        return []
+    candidates.sort(key=lambda r: (-len(r.source), -r.codes))
+    used: set[str] = set()
+    applied: list[tuple[Rewrite, list[int]]] = []
+    for rule in candidates:
+        if used.isdisjoint(rule.source):
+            used |= rule.source
+            at: dict[str, int] = {}
+            for i, term in enumerate(terms):
+                if term in rule.source:
+                    at.setdefault(term, i)
+            applied.append((rule, sorted(at.values())))
+    return applied
