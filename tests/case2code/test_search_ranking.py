@@ -202,3 +202,18 @@ async def test_a_repeated_query_is_answered_from_the_result_cache() -> None:
     whole = await service.search("pneumo", limit=5, complete=False)
     typed = await service.search("pneumo", limit=5)
     assert whole is not typed
+
+
+async def test_a_code_among_words_is_searched_as_its_title() -> None:
+    result = await service.search("family history of C50.9", limit=3)
+    assert result.hits[0].display == "Z80.3"
+    assert result.expansions["C50.9"] == "Malignant neoplasm of breast of unspecified site"
+
+
+@pytest.mark.parametrize(
+    ("typed", "token"), [("p53 mutation", "p53"), ("history of K00-K93", "K00"), ("a1c 7.5", "a1c")]
+)
+async def test_words_that_only_look_like_codes_stay_words(typed: str, token: str) -> None:
+    result = await service.search(typed, limit=3)
+    assert result.mode == "words"
+    assert not any(key.startswith(token) for key in result.expansions), result.expansions

@@ -541,6 +541,36 @@ class SearchIndex:
                 return found
         return self._word_search(query, allowed, limit, complete and not query.endswith(" "))
 
+    def _codes_spelled_out(self, query: str) -> tuple[str, dict[str, str]]:
+        """The query with each ICD-10-CM code it names among its words written as the code's
+        title ("history of C17" -> history of malignant neoplasm of small intestine), and what
+        was written for what. Written as a code: a capital or a dot ("p53 mutation" is a
+        gene); a word of the catalog ("A1C") is a word; a range ("K00-K93") names no one
+        code."""
+        spelled: dict[str, str] = {}
+
+        def title(found: re.Match[str]) -> str:
+            typed = found.group(1)
+            as_code = typed[0].isupper() or "." in found.group(0)
+            if not as_code or typed.lower() in self.surface_df:
+                return found.group(0)
+            d = self._code_document(typed.replace(".", "").upper(), "icd-10-cm")
+            if d is None:
+                return found.group(0)
+            spelled[found.group(0)] = self.titles[d]
+            return f" {self.titles[d]} "
+
+        return _CODE_AMONG_WORDS.sub(title, query), spelled
+
+    def _code_document(self, key: str, system: str) -> int | None:
+        at = bisect_left(self.code_sorted, key)
+        while at < len(self.code_sorted) and self.code_sorted[at] == key:
+            d = int(self.code_docs[at])
+            if self.systems[d] == system:
+                return d
+            at += 1
+        return None
+
     def _filter(self, system: str | None, billable_only: bool, chapter: str | None) -> np.ndarray:
         """Which documents the filters let through (kept: there are few combinations)."""
         key = (system, billable_only, chapter)
@@ -732,7 +762,9 @@ class SearchIndex:
     def _word_search(
         self, query: str, allowed: np.ndarray, limit: int, typing: bool
     ) -> SearchResult:
-        groups, expansions, corrections = self._parse(query)
+        searched, spelled = self._codes_spelled_out(query)
+        groups, expansions, corrections = self._parse(searched)
+        expansions.update(spelled)
         if not groups:
             return SearchResult(query, [], 0, "words", release_names=self.release_names)
         found = self._combined(groups, allowed, typing)
@@ -752,7 +784,7 @@ class SearchIndex:
                 release_names=self.release_names,
             )
         # "NOS" (not otherwise specified) asks for the unspecified code in so many words.
-        said = frozenset(stem(w) for w in words(query))
+        said = frozenset(stem(w) for w in words(searched))
         asked = not _NOS.isdisjoint(said)
         scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0), said)
         keep = min(len(docs), limit + CANDIDATES_BEYOND_LIMIT)
@@ -1217,6 +1249,11 @@ def _variants(terms: list[str], df: np.ndarray) -> dict[int, list[int]]:
 
 
 _NOS = frozenset({"nos", "unspecified"})
+# An ICD-10-CM code among a query's words ("Z85 for C17.9", "classifiable to F17.-"), not one
+# end of a range.
+_CODE_AMONG_WORDS = re.compile(
+    r"(?<![\w.-])([A-Za-z]\d[0-9A-Za-z](?:\.?[0-9A-Za-z]{1,4})?)(?:\.?-(?![\w]))?(?![\w.-])"
+)
 
 
 def _context(doc: Document) -> int:
