@@ -119,3 +119,10 @@ async def test_the_catalog_teaches_its_own_swaps() -> None:
     )
     assert (stage4, "stage 4") in learnt
     assert (" ".join(sorted(terms("complete transection"))), "major laceration") in learnt
+
+
+@pytest.mark.usefixtures("search_ready")
+async def test_neoplasm_table_rows_teach_what_a_site_is_called_in_titles() -> None:
+    index = await service.ready()
+    learnt = index.expansions[index.term_ids[stem("epicardium")]]
+    assert index.term_ids[stem("heart")] in {t for t, _ in learnt}
