@@ -91,6 +91,14 @@ CONTEXT_PENALTY = -0.3
 # sites, so they lose what a missing word of the query would.
 SECONDARY_TITLES = re.compile(r"^secondary (and unspecified )?malignant neoplasm", re.I)
 SECONDARY_PENALTY = -2.0
+# A manifestation code ("... in diseases classified elsewhere") is never listed first: the
+# underlying condition is coded first, so it is not what a bare condition asks for.
+MANIFESTATION_PENALTY = -1.0
+MANIFESTATION = 5  # its CONTEXT_WORDS kind
+# A sequela of stroke (I69: "Fluency disorder following cerebral infarction") needs the stroke
+# the query has not named: it loses what a missing word would, as a secondary neoplasm does.
+SEQUELA_PENALTY = -2.0
+MANIFESTATION_TITLES = re.compile(r"\bin (diseases|conditions) classified elsewhere\b", re.I)
 # fmt: off
 CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
     1: frozenset({
@@ -107,12 +115,27 @@ CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
         "status", "observation", "prophylactic",
     }),
     4: frozenset({"secondary", "metastatic", "metastasis", "metastase", "met", "spread"}),
+    5: frozenset({"classified", "elsewhere", "manifestation"}),  # MANIFESTATION
+    6: frozenset({
+        "following", "sequela", "sequelae", "late", "residual", "history", "stroke", "cva",
+        "infarction",
+        "hemorrhage", "cerebrovascular",
+    }),
 }
 # fmt: on
 _CONTEXT_OF_CHAPTER = {"15": 1, "16": 2}
 # Penalty by kind (index 0: no context).
 _CONTEXT_PENALTIES = np.array(
-    [0.0, CONTEXT_PENALTY, CONTEXT_PENALTY, CONTEXT_PENALTY, SECONDARY_PENALTY], np.float32
+    [
+        0.0,
+        CONTEXT_PENALTY,
+        CONTEXT_PENALTY,
+        CONTEXT_PENALTY,
+        SECONDARY_PENALTY,
+        MANIFESTATION_PENALTY,
+        SEQUELA_PENALTY,
+    ],
+    np.float32,
 )
 TYPO_FACTOR = 0.85
 # A code matching some groups of the query competes, this much below per missing group (_near).
@@ -786,7 +809,9 @@ class SearchIndex:
         # "NOS" (not otherwise specified) asks for the unspecified code in so many words.
         said = frozenset(stem(w) for w in words(searched))
         asked = not _NOS.isdisjoint(said)
-        scores = self._rank(best, lead_terms, GENERIC_BONUS * (NOS_FACTOR if asked else 1.0), said)
+        lifted = {kind for kind, named in CONTEXT_WORDS.items() if not said.isdisjoint(named)}
+        generic = GENERIC_BONUS * (NOS_FACTOR if asked else 1.0)
+        scores = self._rank(best, lead_terms, generic, lifted, len(groups))
         keep = min(len(docs), limit + CANDIDATES_BEYOND_LIMIT)
         top = (
             np.argpartition(-scores, keep - 1)[:keep] if keep < len(docs) else np.arange(len(docs))
@@ -1074,13 +1099,21 @@ class SearchIndex:
         return bonus
 
     def _rank(
-        self, match: _Match, lead_terms: set[int], generic: float, said: frozenset[str]
+        self, match: _Match, lead_terms: set[int], generic: float, lifted: set[int], groups: int
     ) -> np.ndarray:
+        """The score of each matched code before the late bonuses: the matched words, the
+        title's share the query covers, the default code's bonus, a title led by the query's
+        first word, and the prior (billable, system, context penalties, less those of the
+        contexts the query names: `lifted`)."""
         docs = match.docs
         prior = self.prior[docs]
-        for kind, context_words in CONTEXT_WORDS.items():
-            if not said.isdisjoint(context_words):  # the query names the context: no penalty
-                prior = prior - (self.context[docs] == kind) * _CONTEXT_PENALTIES[kind]
+        for kind in lifted:
+            prior = prior - (self.context[docs] == kind) * _CONTEXT_PENALTIES[kind]
+        if MANIFESTATION not in lifted:
+            # A query saying more than the manifestation's title ("cardiomyopathy in
+            # amyloidosis") may name the disease it is in.
+            names_more = (self.context[docs] == MANIFESTATION) & (match.title < groups)
+            prior = prior - names_more * _CONTEXT_PENALTIES[MANIFESTATION]
         coverage = np.minimum(match.title / self.title_len[docs], 1.0)
         first = self.first_term[docs]
         lead = np.zeros(len(docs), bool)
@@ -1264,14 +1297,18 @@ _CODE_AMONG_WORDS = re.compile(
 
 
 def _context(doc: Document) -> int:
-    """The CONTEXT_WORDS kind a code applies in: pregnancy, newborn, history or screening, or
-    a secondary neoplasm."""
+    """The CONTEXT_WORDS kind a code applies in: pregnancy, newborn, history or screening, a
+    secondary neoplasm, a manifestation of a disease coded first, or a sequela of stroke."""
     if doc.system != "icd-10-cm":
         return 0
     if doc.chapter in _CONTEXT_OF_CHAPTER:
         return _CONTEXT_OF_CHAPTER[doc.chapter]
     if SECONDARY_TITLES.match(doc.title):
         return 4
+    if MANIFESTATION_TITLES.search(doc.title):
+        return MANIFESTATION
+    if doc.code.startswith("I69"):
+        return 6
     return 3 if CONTEXT_TITLES.match(doc.title) else 0
 
 
