@@ -225,3 +225,11 @@ async def test_sequelae_and_manifestations_wait_until_the_query_names_their_caus
     assert set((await codes("fluency disorder", n=2))) == {"F98.5", "F80.81"}
     assert (await codes("dysphagia following stroke", n=1)) == ["I69.391"]
     assert (await codes("fluency disorder following cerebral infarction", n=1)) == ["I69.323"]
+
+
+async def test_a_word_is_never_corrected_into_its_opposite() -> None:
+    # "hypohidrosis" is two edits from "hyperhidrosis", the opposite condition.
+    result = await service.search("hypohidrosis")
+    assert "hyperhidrosis" not in result.corrections.values()
+    assert not any("hyperhidrosis" in hit.title.lower() for hit in result.hits)
+    assert (await service.search("hypertention")).corrections == {"hypertention": "hypertension"}

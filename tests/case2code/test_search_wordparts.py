@@ -9,7 +9,8 @@ from features.case2code.search.wordparts import decompose
 
 KNOWN = frozenset(
     {"kidney", "resection", "excision", "larynx", "paralysis", "hypoplasia", "penis", "stenosis"}
-    | {"intestine", "obstruction", "cerebral", "venous", "spleen"}
+    | {"intestine", "obstruction", "cerebral", "venous", "spleen", "pyothorax"}
+    | {"encephalocele"}
 )
 
 
@@ -25,6 +26,9 @@ def known(word: str) -> bool:
         ("micropenis", [("hypoplasia", "penis")]),  # a combining form and a known word
         ("cerebrovenous", [("cerebral", "venous")]),
         ("enterostenosis", [("intestine", "stenosis"), ("intestine", "obstruction")]),
+        # one combining form left out: the kind of thing the word is
+        ("pyopneumothorax", [("pyothorax",)]),
+        ("encephalomyelocele", [("encephalocele",)]),
     ],
 )
 def test_words_come_apart_into_known_names(word: str, names: list[tuple[str, ...]]) -> None:

@@ -777,6 +777,7 @@ class SearchIndex:
         near = process.extract(
             word, choices, scorer=OSA.distance, score_cutoff=limit_distance, limit=20
         )
+        near = [m for m in near if not _opposite(word, m[0])]
         if not near:
             return None
         best = min(near, key=lambda m: (m[1], -self.surface_df.get(m[0], 0)))[0]
@@ -1179,6 +1180,18 @@ class SearchIndex:
             matched=matched_terms,
             chapter=self.chapters[d],
         )
+
+
+# Prefixes one or two letters apart that mean the opposite: "hypohidrosis" is no typo of
+# hyperhidrosis, "intraarticular" none of interarticular.
+_OPPOSITE_PREFIXES = (("hypo", "hyper"), ("intra", "inter"), ("micro", "macro"), ("ante", "anti"))
+
+
+def _opposite(word: str, other: str) -> bool:
+    return any(
+        (word.startswith(a) and other.startswith(b)) or (word.startswith(b) and other.startswith(a))
+        for a, b in _OPPOSITE_PREFIXES
+    )
 
 
 def _is_neoplasm(code: str) -> bool:

@@ -23,8 +23,9 @@ MIN_SHARE = 0.5  # of the names that swap away this phrase, the share swapping i
 MIN_SOURCE = 2  # one word said another way is the learnt expansions' (index._learn_expansions)
 MAX_SOURCE = 8  # words of the phrase swapped away ("with necrosis of soft tissues ... bone")
 MAX_TARGET = 3  # words of what the title says instead ("stage 4")
-# Words every kind of title has: their presence or absence says nothing about the phrase.
-_NEUTRAL = frozenset({"unspecified", "specified", "other", "classified", "elsewhere"})
+# Words of "not elsewhere classified", which says nothing about the phrase ("specified",
+# "unspecified" and "other" do: "specified finger with unspecified laterality" is "other finger").
+_NEUTRAL = frozenset({"classified", "elsewhere"})
 
 
 @dataclass(frozen=True, slots=True)

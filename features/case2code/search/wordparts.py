@@ -40,7 +40,7 @@ FORMS: dict[str, tuple[str, ...]] = {
     "spondyl": ("vertebra",), "stomat": ("mouth",), "thorac": ("thorax",),
     "thyroid": ("thyroid",), "tonsill": ("tonsil",), "trache": ("trachea",),
     "ureter": ("ureter",), "urethr": ("urethra",), "uter": ("uterus",), "ven": ("vein",),
-    "vesic": ("bladder",), "micr": ("hypoplasia",),
+    "vesic": ("bladder",), "micr": ("hypoplasia",), "myel": ("spinal cord",),
 }
 # Ending -> what the catalog calls the operation or the condition.
 ENDINGS: dict[str, tuple[str, ...]] = {
@@ -57,6 +57,7 @@ ENDINGS: dict[str, tuple[str, ...]] = {
 LINKING = ("o", "i", "")
 MIN_REST = 4  # the known word after a combining form: "penis", not "is"
 MAX_ALTERNATIVES = 4
+MIN_KIND = 6  # a word left when a form is left out: "agnosia", not "itis"
 
 
 def _forms(part: str) -> tuple[str, ...] | None:
@@ -70,7 +71,7 @@ def _forms(part: str) -> tuple[str, ...] | None:
 def decompose(word: str, known: Callable[[str], bool]) -> list[Name]:
     """The names `word` stands for, read from its parts, whose words are all `known`; []
     when it does not come apart so."""
-    found: list[Name] = []
+    found: list[Name] = _without_a_form(word, known)
     for ending in sorted(ENDINGS, key=len, reverse=True):
         if word.endswith(ending) and len(word) > len(ending) + 2:
             root = _forms(word[: -len(ending)])
@@ -87,6 +88,23 @@ def decompose(word: str, known: Callable[[str], bool]) -> list[Name]:
         if name not in kept and all(known(w) for w in name):
             kept.append(name)
     return kept[:MAX_ALTERNATIVES]
+
+
+def _without_a_form(word: str, known: Callable[[str], bool]) -> list[Name]:
+    """The known words `word` is with one of its inner combining forms left out: the kind of
+    thing it is ("pyopneumothorax" is a pyothorax, "encephalomyelocele" an encephalocele). A
+    leading form is read, not dropped: "cerebrovenous" is cerebral venous, not any venous."""
+    found: list[Name] = []
+    for form in FORMS:
+        for vowel in LINKING:
+            part = form + vowel
+            at = word.find(part, 1)
+            while at >= 0:
+                rest = word[:at] + word[at + len(part) :]
+                if len(rest) >= MIN_KIND and (rest,) not in found and known(rest):
+                    found.append((rest,))
+                at = word.find(part, at + 1)
+    return found
 
 
 def _names(parts: tuple[str, ...], meanings: tuple[str, ...]) -> list[Name]:
