@@ -222,7 +222,7 @@ async def test_words_that_only_look_like_codes_stay_words(typed: str, token: str
 async def test_sequelae_and_manifestations_wait_until_the_query_names_their_cause() -> None:
     # I69.-: "following" a stroke; R47.82: in a disease coded first. A bare condition is
     # neither.
-    assert set((await codes("fluency disorder", n=2))) == {"F98.5", "F80.81"}
+    assert set(await codes("fluency disorder", n=2)) == {"F98.5", "F80.81"}
     assert (await codes("dysphagia following stroke", n=1)) == ["I69.391"]
     assert (await codes("fluency disorder following cerebral infarction", n=1)) == ["I69.323"]
 
