@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from features.case2code.search import rewrites, service
-from features.case2code.search.documents import INCLUSION, TITLE, Document
 from features.case2code.search.index import SearchIndex
 from features.case2code.search.text import STOPWORDS, stem, words
+from tests.support.search_documents import document
 
 
 def terms(text: str) -> list[str]:
@@ -75,21 +75,6 @@ def test_find_applies_the_longest_rules_without_overlap() -> None:
     assert rewrites.find(rules, [None, *terms("rupture carotid")]) == []
 
 
-def document(code: str, title: str, *names: str) -> Document:
-    return Document(
-        system="icd-10-cm",
-        code=code,
-        display=code,
-        title=title,
-        kind="code",
-        billable=True,
-        parent=None,
-        chapter="19",
-        release="test",
-        texts=[(TITLE, title), *((INCLUSION, n) for n in names)],
-    )
-
-
 def test_the_index_finds_a_code_by_the_phrase_its_siblings_teach() -> None:
     documents = [
         document(f"S{i}", f"Major laceration of {v}", f"Traumatic rupture of {v}")
@@ -119,10 +104,3 @@ async def test_the_catalog_teaches_its_own_swaps() -> None:
     )
     assert (stage4, "stage 4") in learnt
     assert (" ".join(sorted(terms("complete transection"))), "major laceration") in learnt
-
-
-@pytest.mark.usefixtures("search_ready")
-async def test_neoplasm_table_rows_teach_what_a_site_is_called_in_titles() -> None:
-    index = await service.ready()
-    learnt = index.expansions[index.term_ids[stem("epicardium")]]
-    assert index.term_ids[stem("heart")] in {t for t, _ in learnt}

@@ -160,6 +160,9 @@ EXPANSION_MAX = 3  # title words per query word
 EXPANSION_ROUNDS = 6  # EM iterations
 GROUP_CACHE_SIZE = 4096  # query groups kept per process (then the cache starts afresh)
 GROUP_CACHE_MAX_DOCS = 20_000  # larger matches are recomputed: memory over speed
+# Full matches below which codes matching a group through a sibling compete too
+# (_family_match): the Table of Drugs names a drug in some of its columns only.
+FAMILY_WHEN_FEWER = 5
 FAMILY_FACTOR = 0.7  # a group matched by a sibling code, not the code itself
 ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its expansions
 PARTS_MIN_LENGTH = 7  # words read from their parts (wordparts): "nephrectomy", not "colic"
@@ -866,8 +869,9 @@ class SearchIndex:
         for match in matches[1:]:
             best = best.both(match)
         best = best.only(allowed)
-        if not len(best.docs) and len(matches) > 1:
-            best = self._family_match(matches).only(allowed)
+        if len(matches) > 1 and len(best.docs) < FAMILY_WHEN_FEWER:
+            family = self._family_match(matches).only(allowed)
+            best = _Match.either([best, family]) if len(best.docs) else family
         # Codes missing one word compete only when few codes have them all: with many full
         # matches they rank below them anyway, and their intersections cost the most.
         if len(matches) > 1 and len(best.docs) < NEAR_WHEN_FEWER:

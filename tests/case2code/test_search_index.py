@@ -1,0 +1,58 @@
+"""The search index over hand-made documents: behaviours that need a code set small enough to
+reason about, and what the index learns from the imported catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from features.case2code.search import service
+from features.case2code.search.index import SearchIndex
+from features.case2code.search.text import stem
+from tests.support.search_documents import document
+
+COLUMNS = {
+    "1": "accidental (unintentional)",
+    "2": "intentional self-harm",
+    "3": "assault",
+    "4": "undetermined",
+}
+
+
+def poisoning_family(code: str, drug_class: str, drug: str) -> list:  # type: ignore[type-arg]
+    """A Table of Drugs class: its parent and one code per column, the drug indexed under the
+    poisoning columns and the adverse effect code naming only the class."""
+    family = [document(code, f"Poisoning by {drug_class}", billable=False)]
+    for digit, column in COLUMNS.items():
+        family.append(
+            document(
+                f"{code}X{digit}",
+                f"Poisoning by {drug_class}, {column}",
+                parent=code,
+                entries=(f"{drug} poisoning {column}",),
+            )
+        )
+    family.append(document(f"{code}X5", f"Adverse effect of {drug_class}", parent=code))
+    return family
+
+
+def test_a_drug_is_found_under_the_column_its_row_leaves_to_its_siblings() -> None:
+    documents = [
+        *poisoning_family("T428", "other central muscle-tone depressants", "methocarbamol"),
+        # The drug under another class too, in the adverse effect column: a full match.
+        document(
+            "T481X5",
+            "Adverse effect of skeletal muscle relaxants",
+            entries=("methocarbamol skeletal muscle relaxant adverse effect",),
+        ),
+        *(document(f"T50{i}X5", f"Adverse effect of drug {i}") for i in range(9)),
+    ]
+    index = SearchIndex.build(documents)
+    found = [h.code for h in index.search("methocarbamol adverse effect", limit=5).hits]
+    assert found[:2] == ["T481X5", "T428X5"], found
+
+
+@pytest.mark.usefixtures("search_ready")
+async def test_neoplasm_table_rows_teach_what_a_site_is_called_in_titles() -> None:
+    index = await service.ready()
+    learnt = index.expansions[index.term_ids[stem("epicardium")]]
+    assert index.term_ids[stem("heart")] in {t for t, _ in learnt}
