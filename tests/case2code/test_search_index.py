@@ -56,3 +56,33 @@ async def test_neoplasm_table_rows_teach_what_a_site_is_called_in_titles() -> No
     index = await service.ready()
     learnt = index.expansions[index.term_ids[stem("epicardium")]]
     assert index.term_ids[stem("heart")] in {t for t, _ in learnt}
+
+
+def test_a_kind_the_codes_do_not_name_goes_to_the_other_code() -> None:
+    documents = [
+        document("N832", "Other and unspecified ovarian cysts", billable=False),
+        document("N8320", "Unspecified ovarian cysts", parent="N832"),
+        document("N8329", "Other ovarian cysts", "Simple cyst of ovary", parent="N832"),
+        document("N8300", "Follicular cyst of ovary, unspecified side"),
+        document("K116", "Mucocele of salivary gland", "Retention cyst of salivary gland"),
+    ]
+    index = SearchIndex.build(documents)
+    assert index.search("retention cyst of ovary", limit=3).hits[0].code == "N8329"
+    # Named, the kind is found; unnamed and bare, the unspecified code is the default.
+    assert index.search("follicular cyst of ovary", limit=1).hits[0].code == "N8300"
+    assert index.search("ovarian cyst", limit=1).hits[0].code == "N8320"
+
+
+def test_a_phrase_a_dictionary_knows_is_not_misspelt() -> None:
+    # "natal" is one letter from "nasal", a word of the lay list; "natal tooth" is the
+    # Human Phenotype Ontology's name for a neonatal tooth.
+    documents = [
+        document("K006", "Disturbances in tooth eruption", "Neonatal teeth"),
+        document("J3300", "Polyp of nasal cavity"),
+        document("K08109", "Complete loss of teeth, unspecified cause"),
+    ]
+    index = SearchIndex.build(documents)
+    result = index.search("natal tooth", limit=3)
+    assert "natal" not in result.corrections
+    assert result.expansions["natal tooth"] == "neonatal teeth"
+    assert result.hits[0].code == "K006"

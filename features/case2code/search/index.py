@@ -140,6 +140,7 @@ _CONTEXT_PENALTIES = np.array(
 TYPO_FACTOR = 0.85
 # A code matching some groups of the query competes, this much below per missing group (_near).
 PARTIAL_PENALTY = 2.0
+OTHER_BONUS = 1.0  # an "Other ..." code missing a group: the kind nobody named (_near_matches)
 NEAR_MAX_DOCS = 5000
 NEAR_DENSE_FROM = 2048  # candidates from which a catalog-wide position array pays
 NEAR_MIN_GROUPS = 1  # near matches match at least this many of the query's groups
@@ -302,6 +303,7 @@ class SearchIndex:
         self.billable = np.zeros(0, bool)
         self.needs_seventh = np.zeros(0, bool)
         self.generic = np.zeros(0, np.float32)
+        self.other = np.zeros(0, np.float32)  # 1 for an "Other ..." code (_near_matches)
         self.chapter_id = np.zeros(0, np.int16)
         self.parent = np.zeros(0, np.int32)  # document number of the parent code, or -1
         # The children of document d: child_docs[child_offsets[d] : child_offsets[d + 1]].
@@ -522,6 +524,7 @@ class SearchIndex:
         # Each "unspecified" counts: "unspecified carpal bone, unspecified wrist" is the most
         # general of its siblings.
         self.generic = np.array([_generic(doc.title) for doc in documents], np.float32)
+        self.other = np.array([bool(_OTHER.match(doc.title)) for doc in documents], np.float32)
         self.code_len = np.array([len(doc.code) for doc in documents], np.int8)
         self.context = np.array([_context(doc) for doc in documents], np.int8)
         self.prior = (
@@ -643,8 +646,9 @@ class SearchIndex:
     def _parse(self, query: str) -> tuple[list[_Group], dict[str, str], dict[str, str]]:
         """The query's groups, the expansions used and the words spelt anew."""
         corrections: dict[str, str] = {}
+        typed_words = words(query)
         raw = []
-        for typed in words(query):
+        for typed in typed_words:
             spelled = self._spelled(typed)
             if spelled != typed:
                 corrections[typed] = spelled
@@ -654,7 +658,10 @@ class SearchIndex:
         i = 0
         while i < len(raw):
             for length in (4, 3, 2, 1):
-                phrase = tuple(raw[i : i + length])
+                # A phrase the lists know as typed is not misspelt ("natal tooth" is no "nasal").
+                phrase = tuple(typed_words[i : i + length])
+                if length == 1 or phrase not in self.synonyms:
+                    phrase = tuple(raw[i : i + length])
                 if len(phrase) == length and phrase in self.synonyms:
                     alternatives = self.synonyms[phrase]
                     label = " ".join(phrase)
@@ -796,6 +803,10 @@ class SearchIndex:
             return SearchResult(query, [], 0, "words", release_names=self.release_names)
         found = self._combined(groups, allowed, typing)
         corrections.update(found.corrections)
+        for group in groups:  # a phrase the lists know as typed has no misspelt word
+            if tuple(said := group.label.split()) in self.synonyms and len(said) > 1:
+                for word in said:
+                    corrections.pop(word, None)
         best, partial = found.best, found.partial
         matched_terms, lead_terms, phrases = found.terms, found.lead_terms, found.phrases
         docs = best.docs if best is not None else np.zeros(0, np.int32)
@@ -981,7 +992,11 @@ class SearchIndex:
         # Codes missing more groups only when too few miss one: they rank below them anyway.
         most = 1 if (missing == 1).sum() >= NEAR_ENOUGH else max(1, n - NEAR_MIN_GROUPS)
         keep = (missing > 0) & (missing <= most)
-        return _Match(docs[keep], score[keep] - PARTIAL_PENALTY * missing[keep], title[keep])
+        docs, missing = docs[keep], missing[keep]
+        # A kind the codes do not name ("retention cyst of ovary") is reported with the
+        # "other" code of what they do name ("Other ovarian cysts"), not the unspecified one.
+        other = self.other[docs] * (OTHER_BONUS + GENERIC_BONUS * self.generic[docs])
+        return _Match(docs, score[keep] - PARTIAL_PENALTY * missing + other, title[keep])
 
     def _with_default_children(
         self, docs: np.ndarray, scores: np.ndarray, allowed: np.ndarray
@@ -1333,6 +1348,9 @@ def _context(doc: Document) -> int:
 _ENTRY_FILLER = ("unintentional",)
 _WITHOUT = re.compile(r"\bwithout\b", re.I)
 _ACCIDENTAL = re.compile(r"\baccidental \(unintentional\)", re.I)
+
+
+_OTHER = re.compile(r"^other\b(?! and unspecified)", re.I)
 
 
 def _generic(title: str) -> float:
