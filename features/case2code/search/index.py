@@ -164,6 +164,9 @@ GROUP_CACHE_MAX_DOCS = 20_000  # larger matches are recomputed: memory over spee
 # Full matches below which codes matching a group through a sibling compete too
 # (_family_match): the Table of Drugs names a drug in some of its columns only.
 FAMILY_WHEN_FEWER = 5
+# Groups matching more codes than this are not extended to the siblings when some codes match
+# every group: a common word ("adverse effect", "assault") is the column a title says itself.
+FAMILY_MAX_DOCS = 2000
 FAMILY_FACTOR = 0.7  # a group matched by a sibling code, not the code itself
 ORIGINAL_FACTOR = 0.5  # an abbreviation or lay phrase as typed, against its expansions
 PARTS_MIN_LENGTH = 7  # words read from their parts (wordparts): "nephrectomy", not "colic"
@@ -881,7 +884,11 @@ class SearchIndex:
             best = best.both(match)
         best = best.only(allowed)
         if len(matches) > 1 and len(best.docs) < FAMILY_WHEN_FEWER:
-            family = self._family_match(matches).only(allowed)
+            # With a few full matches, only the rarer groups are looked for in families: the
+            # common ones cost the most and are said by the codes themselves.
+            family = self._family_match(matches, FAMILY_MAX_DOCS if len(best.docs) else None).only(
+                allowed
+            )
             best = _Match.either([best, family]) if len(best.docs) else family
         # Codes missing one word compete only when few codes have them all: with many full
         # matches they rank below them anyway, and their intersections cost the most.
@@ -1016,13 +1023,18 @@ class SearchIndex:
         )
         return merged.docs, merged.score
 
-    def _family_match(self, matches: list[_Match]) -> _Match:
+    def _family_match(self, matches: list[_Match], max_docs: int | None = None) -> _Match:
         """Codes matching every group when a group may also be matched by a sibling code.
 
         The index tables name a drug once per column ("chlormadinone" under poisoning,
         accidental -> T38.5X1, ...): a query for the column nobody indexed the word under
         ("chlormadinone poisoning assault") finds T38.5X3 through its siblings."""
-        extended = [_Match.either([m, self._siblings(m)]) for m in matches]
+        extended = [
+            _Match.either([m, self._siblings(m)])
+            if max_docs is None or len(m.docs) <= max_docs
+            else m
+            for m in matches
+        ]
         best = extended[0]
         for match in extended[1:]:
             best = best.both(match)
