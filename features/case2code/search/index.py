@@ -7,11 +7,15 @@ the way a coder thinks (README "Search" compares it with SQLite FTS5, measured).
 How a query runs: the words become groups (a word, or an abbreviation / lay phrase with its
 expansions); each word resolves to index terms (itself, the completion of a half-typed last word,
 or the nearest spelling for a typo, and, weighed lower, the title words the catalog's other names
-for codes translate it to: "tumor" -> neoplasm, learnt from the data); a code must match every
-group, or all but one at a penalty. Scores add the matched words' weight (field weight x idf),
-how much of the title the query covers, and the coder's tie-breakers: billable over headings,
-the unspecified / "without complications" code for a bare condition, a title that starts with
-the query's word. Codes built from a 7th character fold into their
+for codes translate it to: "tumor" -> neoplasm, learnt from the data; a phrase the catalog says
+two ways is searched both ways: rewrites.py; a code named among the words is searched as its
+title); a code must match every group, or all but one at a penalty, or (when few do) match a
+group through its siblings, as a Table of Drugs row names a drug in some columns only. Scores
+add the matched words' weight (field weight x idf), how much of the title the query covers, and
+the coder's tie-breakers: billable over headings, the unspecified / "without complications" code
+for a bare condition (the "other" code for a kind no code names), a title that starts with the
+query's word, contexts the query does not name ranked down (pregnancy, history, a secondary
+neoplasm, a sequela or manifestation). Codes built from a 7th character fold into their
 6-character parent unless the query asked for the encounter.
 """
 
@@ -118,8 +122,7 @@ CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
     5: frozenset({"classified", "elsewhere", "manifestation"}),  # MANIFESTATION
     6: frozenset({
         "following", "sequela", "sequelae", "late", "residual", "history", "stroke", "cva",
-        "infarction",
-        "hemorrhage", "cerebrovascular",
+        "infarction", "hemorrhage", "cerebrovascular",
     }),
 }
 # fmt: on
@@ -886,9 +889,8 @@ class SearchIndex:
         if len(matches) > 1 and len(best.docs) < FAMILY_WHEN_FEWER:
             # With a few full matches, only the rarer groups are looked for in families: the
             # common ones cost the most and are said by the codes themselves.
-            family = self._family_match(matches, FAMILY_MAX_DOCS if len(best.docs) else None).only(
-                allowed
-            )
+            max_docs = FAMILY_MAX_DOCS if len(best.docs) else None
+            family = self._family_match(matches, max_docs).only(allowed)
             best = _Match.either([best, family]) if len(best.docs) else family
         # Codes missing one word compete only when few codes have them all: with many full
         # matches they rank below them anyway, and their intersections cost the most.
