@@ -19,7 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 MIN_CODES = 3  # a swap seen under fewer codes is one code's wording, not a rule
-MIN_SHARE = 0.5  # of the names that swap away this phrase, the share swapping it to this
+# The codes teaching a swap, at least this share of the names swapping its phrase away for
+# anything: "traumatic rupture" is "major laceration" under vessels but "sprain" under ligaments.
+MIN_SHARE = 0.5
 MIN_SOURCE = 2  # one word said another way is the learnt expansions' (index._learn_expansions)
 MAX_SOURCE = 8  # words of the phrase swapped away ("with necrosis of soft tissues ... bone")
 MAX_TARGET = 3  # words of what the title says instead ("stage 4")
