@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from features.case2code.search import service
+from features.case2code.search.documents import Document
 from features.case2code.search.index import SearchIndex
 from features.case2code.search.text import stem
 from tests.support.search_documents import document
@@ -18,7 +19,7 @@ COLUMNS = {
 }
 
 
-def poisoning_family(code: str, drug_class: str, drug: str) -> list:  # type: ignore[type-arg]
+def poisoning_family(code: str, drug_class: str, drug: str) -> list[Document]:
     """A Table of Drugs class: its parent and one code per column, the drug indexed under the
     poisoning columns and the adverse effect code naming only the class."""
     family = [document(code, f"Poisoning by {drug_class}", billable=False)]
