@@ -35,11 +35,8 @@ def test_a_swap_under_enough_codes_is_learnt_with_the_titles_words() -> None:
 
 
 def test_one_codes_wording_or_one_word_is_not_a_rule() -> None:
-    two = [
-        pair(f"S{i}", f"Traumatic rupture of {v}", f"Major laceration of {v}")
-        for i, v in enumerate(VESSELS[:2])
-    ]
-    assert rewrites.learn(two) == {}
+    one = [pair("S1", f"Traumatic rupture of {v}", f"Major laceration of {v}") for v in VESSELS]
+    assert rewrites.learn(one) == {}  # four names, but under one code
     one_word = [
         pair(f"Q{i}", f"Atresia of {v}", f"Malformation of {v}") for i, v in enumerate(VESSELS)
     ]
@@ -57,7 +54,7 @@ def test_an_inconsistent_swap_is_not_a_rule() -> None:
         ),
     ]
     found = [r.target for rs in rewrites.learn(pairs).values() for r in rs]
-    assert found == [("sprain",)]  # 5 of 8 names say "sprain"; "major laceration" is 3 of 8
+    assert found == [("sprain",)]  # 5 of 8 names say "sprain"; "major laceration" 3 of 8
 
 
 def test_find_applies_the_longest_rules_without_overlap() -> None:

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-MIN_CODES = 3  # a swap seen under fewer codes is one code's wording, not a rule
+MIN_CODES = 2  # a swap seen under one code only is that code's wording, not a rule
 # The codes teaching a swap, at least this share of the names swapping its phrase away for
 # anything: "traumatic rupture" is "major laceration" under vessels but "sprain" under ligaments.
 MIN_SHARE = 0.5
