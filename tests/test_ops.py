@@ -18,7 +18,7 @@ from piccolo.engine.postgres import PostgresEngine
 from portal import runtime
 from tests.support.client import PortalClient, unique_email
 from tests.support.jobs import closed_port, runtime_settings
-from tests.support.server import login, portal_server, register
+from tests.support.server import login, portal_server, register, search_page
 
 SECURITY_HEADERS = {
     "content-security-policy": "frame-ancestors 'none'",
@@ -149,7 +149,7 @@ def test_logs_never_contain_emails_passwords_or_tokens(
             assert login(browser, email, wrong).status_code == 422
             assert login(browser, stranger, wrong).status_code == 422
             assert login(browser, email, password).status_code == 303
-            assert browser.get(f"/case2code?q={email}").status_code == 200
+            assert search_page(browser, email).status_code == 200
         server.stop()
         output = server.output()
 

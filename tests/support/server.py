@@ -102,6 +102,17 @@ def portal_server(env: Mapping[str, str], log_path: Path) -> Iterator[Server]:
         server.stop()
 
 
+def search_page(client: httpx.Client, query: str, wait_s: float = 60) -> httpx.Response:
+    """The search page for `query`, asked again as its Retry-After says while a just-started
+    process is still loading its search index (503)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        response = client.get("/case2code", params={"q": query})
+        if response.status_code != 503 or time.monotonic() > deadline:
+            return response
+        time.sleep(min(float(response.headers.get("retry-after", "1")), 1.0))
+
+
 def register(client: httpx.Client, email: str, password: str) -> httpx.Response:
     """The register form as a browser sends it: the CSRF cookie from a page, then the POST."""
     client.get("/account/register")
