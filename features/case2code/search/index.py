@@ -102,6 +102,7 @@ MANIFESTATION = 5  # its CONTEXT_WORDS kind
 # A sequela of stroke (I69: "Fluency disorder following cerebral infarction") needs the stroke
 # the query has not named: it loses what a missing word would, as a secondary neoplasm does.
 SEQUELA_PENALTY = -2.0
+SEQUELA = 6  # its CONTEXT_WORDS kind
 MANIFESTATION_TITLES = re.compile(r"\bin (diseases|conditions) classified elsewhere\b", re.I)
 # fmt: off
 CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
@@ -123,10 +124,14 @@ CONTEXT_WORDS = {  # search terms (text.stem) that lift a kind's penalty
     6: frozenset({
         "following", "sequela", "sequelae", "late", "residual", "history", "stroke", "cva",
         "infarction", "hemorrhage", "cerebrovascular",
-    }),
+    }),  # SEQUELA
 }
 # fmt: on
 _CONTEXT_OF_CHAPTER = {"15": 1, "16": 2}
+# The Neoplasm Table's rows name the site the title names another way ("choledochal duct" under
+# "... of extrahepatic bile ducts"), which teaches the learnt expansions; the Table of Drugs' rows
+# name a drug under its class, which teaches noise.
+NEOPLASM_CHAPTER = "2"
 # Penalty by kind (index 0: no context).
 _CONTEXT_PENALTIES = np.array(
     [
@@ -430,7 +435,9 @@ class SearchIndex:
                         entry_hashes.append(_entry_hash(sorted(entry)))
                         entry_docs.append(d)
                         entry_lengths.append(len(entry))
-                    if source in _NAME_FIELDS or (source == INDEX and _is_neoplasm(doc.code)):
+                    if source in _NAME_FIELDS or (
+                        source == INDEX and doc.chapter == NEOPLASM_CHAPTER
+                    ):
                         doc_names.append(text_terms)
                     if source in (INCLUSION, INCLUDES):
                         said_names.append(text_terms)
@@ -666,7 +673,10 @@ class SearchIndex:
             for length in (4, 3, 2, 1):
                 # A phrase the lists know as typed is not misspelt ("natal tooth" is no "nasal").
                 phrase = tuple(typed_words[i : i + length])
-                if length == 1 or phrase not in self.synonyms:
+                if length > 1 and phrase in self.synonyms:
+                    for typed in phrase:
+                        corrections.pop(typed, None)
+                else:
                     phrase = tuple(raw[i : i + length])
                 if len(phrase) == length and phrase in self.synonyms:
                     alternatives = self.synonyms[phrase]
@@ -736,9 +746,11 @@ class SearchIndex:
             found = known[word] = wordparts.decompose(word, lambda w: stem(w) in self.term_ids)
         return found
 
-    def _resolve(self, word: str, typing: bool) -> tuple[list[tuple[int, float]], str | None]:
+    def _resolve(
+        self, word: str, typing: bool, correct: bool = True
+    ) -> tuple[list[tuple[int, float]], str | None]:
         """The index terms a query word stands for, each with its weight (idf and how sure we
-        are it is what was meant), and the spelling used when it was corrected."""
+        are it is what was meant), and the spelling used when it was corrected (`correct`)."""
         term = stem(word)
         exact = [(self.term_ids[term], 1.0)] if term in self.term_ids else []
         exact = [(t, float(self.idf[t])) for t, _ in exact]
@@ -760,7 +772,7 @@ class SearchIndex:
                 cap = exact[0][1] * COMPLETION_FACTOR if exact else float("inf")
                 more = [(t, min(float(self.idf[t]) * PREFIX_FACTOR, cap)) for t in sorted(found)]
                 return exact + more, None
-        if exact:
+        if exact or not correct:
             return exact, None
         best = self._correct(word)
         if best is not None:
@@ -809,10 +821,6 @@ class SearchIndex:
             return SearchResult(query, [], 0, "words", release_names=self.release_names)
         found = self._combined(groups, allowed, typing)
         corrections.update(found.corrections)
-        for group in groups:  # a phrase the lists know as typed has no misspelt word
-            if tuple(said := group.label.split()) in self.synonyms and len(said) > 1:
-                for word in said:
-                    corrections.pop(word, None)
         best, partial = found.best, found.partial
         matched_terms, lead_terms, phrases = found.terms, found.lead_terms, found.phrases
         docs = best.docs if best is not None else np.zeros(0, np.int32)
@@ -917,8 +925,12 @@ class SearchIndex:
             kept = [w for w in alternative if w not in STOPWORDS]
             factor = group.typed_weight if a == 0 else group.other_weight
             match: _Match | None = None
+            # A phrase of the lists is spelt as they spell it: none of its words is a typo
+            # ("natal tooth" is no "nasal tooth").
+            spelt = a == 0 and len(kept) > 1
             for j, word in enumerate(kept):
-                variants, corrected = self._resolve(word, typing and a == 0 and j == len(kept) - 1)
+                last = typing and a == 0 and j == len(kept) - 1
+                variants, corrected = self._resolve(word, last, correct=not spelt)
                 if not variants:
                     match = None
                     break
@@ -1227,18 +1239,11 @@ def _opposite(word: str, other: str) -> bool:
     )
 
 
-def _is_neoplasm(code: str) -> bool:
-    """C00-D49: the Neoplasm Table's rows name the site the title names another way
-    ("choledochal duct" under "... of extrahepatic bile ducts"), which teaches expansions; the
-    Table of Drugs' rows name a drug under its class, which teaches noise."""
-    return code[0] == "C" or ("D00" <= code[:3] <= "D49")
-
-
 def _learn_expansions(
     pairs: list[tuple[list[str], set[str]]], term_ids: dict[str, int]
 ) -> dict[int, list[tuple[int, float]]]:
     """What a word of a code's other names (inclusion terms, "includes" notes, other codes'
-    references, Neoplasm Table rows: _is_neoplasm) stands for in its
+    references, Neoplasm Table rows: NEOPLASM_CHAPTER) stands for in its
     title: IBM model 1 alignment, the title's words not in the name generated by the name's
     words not in the title (or by nothing), learnt by expectation maximisation. "tumor" ->
     neoplasm, "kidney" -> renal, "tuberculous" -> tuberculosis. Only the texts the index holds
@@ -1354,7 +1359,7 @@ def _context(doc: Document) -> int:
     if MANIFESTATION_TITLES.search(doc.title):
         return MANIFESTATION
     if doc.code.startswith("I69"):
-        return 6
+        return SEQUELA
     return 3 if CONTEXT_TITLES.match(doc.title) else 0
 
 

@@ -57,7 +57,7 @@ ENDINGS: dict[str, tuple[str, ...]] = {
 LINKING = ("o", "i", "")
 MIN_REST = 4  # the known word after a combining form: "penis", not "is"
 MAX_ALTERNATIVES = 4
-MIN_KIND = 6  # a word left when a form is left out: "agnosia", not "itis"
+MIN_KIND = 6  # a word left when a form is left out: "pyothorax", not "itis"
 
 
 def _forms(part: str) -> tuple[str, ...] | None:
