@@ -66,12 +66,42 @@ def test_a_kind_the_codes_do_not_name_goes_to_the_other_code() -> None:
         document("N8329", "Other ovarian cysts", "Simple cyst of ovary", parent="N832"),
         document("N8300", "Follicular cyst of ovary, unspecified side"),
         document("K116", "Mucocele of salivary gland", "Retention cyst of salivary gland"),
+        # More than one code's phrase, as in the catalog: no code's own wording to learn.
+        document("N602", "Fibroadenosis of breast", "Retention cyst of breast"),
+        document("N281", "Acquired cyst of kidney", "Retention cyst of kidney"),
     ]
     index = SearchIndex.build(documents)
     assert index.search("retention cyst of ovary", limit=3).hits[0].code == "N8329"
     # Named, the kind is found; unnamed and bare, the unspecified code is the default.
     assert index.search("follicular cyst of ovary", limit=1).hits[0].code == "N8300"
     assert index.search("ovarian cyst", limit=1).hits[0].code == "N8320"
+
+
+def test_a_word_no_code_has_sends_a_full_match_to_the_other_code() -> None:
+    documents = [
+        document("F200", "Paranoid schizophrenia"),
+        document("F202", "Catatonic schizophrenia"),
+        document("F2089", "Other schizophrenia", "Simple schizophrenia"),
+        document("F209", "Schizophrenia, unspecified"),
+    ]
+    index = SearchIndex.build(documents)
+    result = index.search("cenesthopathic schizophrenia", limit=2)
+    assert result.hits[0].code == "F2089", result.hits
+    assert result.partial  # the page says a word was not found
+    assert index.search("schizophrenia", limit=1).hits[0].code == "F209"
+
+
+def test_a_word_only_one_code_uses_teaches_its_title_words() -> None:
+    documents = [
+        document("A771", "Spotted fever due to Rickettsia conorii", "Boutonneuse fever"),
+        document("A920", "Chikungunya virus disease", "Chikungunya fever"),
+        *(document(f"R50{i}", f"Fever of kind {i}", f"Pyrexia of kind {i}") for i in range(3)),
+        *(document(f"T{i}", f"Unrelated title {i}") for i in range(8)),
+    ]
+    index = SearchIndex.build(documents)
+    learnt = {index.terms[t] for t, _ in index.expansions[index.term_ids[stem("boutonneuse")]]}
+    assert learnt & {stem("rickettsia"), stem("conorii"), stem("spotted")}, learnt
+    assert index.search("boutonneuse", limit=1).hits[0].code == "A771"
 
 
 def test_a_phrase_a_dictionary_knows_is_not_misspelt() -> None:

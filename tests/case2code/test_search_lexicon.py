@@ -51,6 +51,27 @@ def test_known_words_are_never_rewritten() -> None:
     )
 
 
+def test_common_words_never_said_together_are_rewritten_into_a_name_the_catalog_says() -> None:
+    words_known = {"river", "blindness", "onchocerciasis", "reactive", "arthritis", "reiter"}
+    said = {("onchocerciasis",)}
+
+    def frequency(word: str) -> int:
+        return 50 if word in words_known else 0
+
+    def holding(name: tuple[str, ...]) -> int:
+        return 1 if tuple(w for w in name if w not in STOPWORDS) in said else 0
+
+    found = lexicon.synonyms(frequency, holding)
+    # WordNet: "onchocerciasis, river blindness"; the catalog says the one, never the other.
+    assert found[("river", "blindness")] == [("river", "blindness"), ("onchocerciasis",)]
+    assert ("onchocerciasis",) not in found  # the catalog's own name
+    # A name the catalog says is never rewritten, nor into one it does not say.
+    said.add(("river", "blindness"))
+    assert ("river", "blindness") not in lexicon.synonyms(frequency, holding)
+    said.clear()
+    assert ("river", "blindness") not in lexicon.synonyms(frequency, holding)
+
+
 def test_the_obo_reader_skips_obsolete_terms_and_keeps_exact_synonyms(tmp_path: Path) -> None:
     obo = tmp_path / "t.obo"
     obo.write_text(
@@ -72,7 +93,14 @@ def test_the_obo_reader_skips_obsolete_terms_and_keeps_exact_synonyms(tmp_path: 
 @pytest.mark.parametrize(
     ("typed", "expected"),
     # Words no code text uses (the catalog has "measles, rubeola, morbilli" already).
-    [("anaemia", "D64.9"), ("oesophagitis", "K20.9"), ("stammering", "F80.81")],
+    [
+        ("anaemia", "D64.9"),
+        ("oesophagitis", "K20.9"),
+        ("stammering", "F80.81"),
+        # Common words the catalog never says together.
+        ("tail bone", "S32.2"),
+        ("tear sac", "H04.5"),
+    ],
 )
 async def test_search_finds_codes_through_the_dictionaries(typed: str, expected: str) -> None:
     result = await service.search(typed, limit=5)

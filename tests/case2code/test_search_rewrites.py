@@ -22,12 +22,17 @@ def pair(code: str, name: str, title: str) -> rewrites.Pair:
 VESSELS = ("carotid artery", "vertebral artery", "femoral vein", "celiac artery")
 
 
+def common(terms: frozenset[str]) -> int:
+    """Codes holding every term: many (no phrase of these tests is one code's own)."""
+    return 50
+
+
 def test_a_swap_under_enough_codes_is_learnt_with_the_titles_words() -> None:
     pairs = [
         pair(f"S{i}", f"Traumatic rupture of {v}", f"Major laceration of {v}")
         for i, v in enumerate(VESSELS)
     ]
-    rules = rewrites.learn(pairs)
+    rules = rewrites.learn(pairs, common)
     (rule,) = [r for found in rules.values() for r in found]
     assert rule.source == frozenset(terms("traumatic rupture"))
     assert rule.target == ("major", "laceration")
@@ -36,11 +41,73 @@ def test_a_swap_under_enough_codes_is_learnt_with_the_titles_words() -> None:
 
 def test_one_codes_wording_or_one_word_is_not_a_rule() -> None:
     one = [pair("S1", f"Traumatic rupture of {v}", f"Major laceration of {v}") for v in VESSELS]
-    assert rewrites.learn(one) == {}  # four names, but under one code
+    assert rewrites.learn(one, common) == {}  # four names, but under one code
     one_word = [
         pair(f"Q{i}", f"Atresia of {v}", f"Malformation of {v}") for i, v in enumerate(VESSELS)
     ]
-    assert rewrites.learn(one_word) == {}  # a word alone is the learnt expansions' job
+    assert rewrites.learn(one_word, common) == {}  # a word alone is the learnt expansions' job
+
+
+def test_a_phrase_only_one_code_says_is_learnt_from_that_code() -> None:
+    one = [
+        pair(
+            "O225",
+            "Cerebrovenous sinus thrombosis in pregnancy",
+            "Cerebral venous thrombosis in pregnancy",
+        )
+    ]
+    held = {frozenset(terms("cerebrovenous sinus")): 1}
+    (rule,) = [
+        r for found in rewrites.learn(one, lambda t: held.get(t, 50)).values() for r in found
+    ]
+    assert rule.source == frozenset(terms("cerebrovenous sinus"))
+    assert rule.target == ("cerebral", "venous")
+    # Said by many codes, the same swap under one code is that code's wording.
+    assert rewrites.learn(one, common) == {}
+
+
+def test_a_phrase_codes_add_to_their_title_is_learnt_as_an_elaboration() -> None:
+    suffix = "with mood disturbance such as depression, apathy, or anhedonia"
+    pairs = [
+        pair(
+            f"F0{i}C3",
+            f"{kind} dementia, severe, {suffix}",
+            f"{kind} dementia, severe, with mood disturbance",
+        )
+        for i, kind in enumerate(("Vascular", "Frontal", "Lewy"))
+    ]
+    (rule,) = [r for found in rewrites.learn(pairs, common).values() for r in found]
+    assert rule.source == frozenset(terms("such as depression, apathy, or anhedonia"))
+    assert rule.target == ()
+    # Two words added ("common iliac vein") are a kind, not an elaboration.
+    short = [
+        pair(
+            f"I8{i}", f"Thrombosis of common iliac vein {side}", f"Thrombosis of iliac vein {side}"
+        )
+        for i, side in enumerate(("left", "right", "bilateral"))
+    ]
+    assert rewrites.learn(short, common) == {}
+
+
+def test_the_index_leaves_an_elaboration_out_of_a_query_that_says_more() -> None:
+    suffix = "with mood disturbance such as depression, apathy, or anhedonia"
+    documents = [
+        document(
+            f"F0{i}C3",
+            f"{kind} dementia, severe, with mood disturbance",
+            f"{kind} dementia, severe, {suffix}",
+        )
+        for i, kind in enumerate(("Vascular", "Frontal", "Lewy"))
+    ]
+    documents.append(document("F03C3", "Unspecified dementia, severe, with mood disturbance"))
+    documents.append(
+        document("F329", "Major depressive disorder, single episode", "Depression NOS")
+    )
+    index = SearchIndex.build(documents)
+    result = index.search(f"Unspecified dementia, severe, {suffix}", limit=3)
+    assert result.hits[0].code == "F03C3", result.hits
+    # Said alone, the words are the query.
+    assert index.search("depression apathy anhedonia such as", limit=1).hits[0].code != "F03C3"
 
 
 def test_an_inconsistent_swap_is_not_a_rule() -> None:
@@ -53,7 +120,7 @@ def test_an_inconsistent_swap_is_not_a_rule() -> None:
             for i, j in enumerate(("knee", "ankle", "hip", "wrist", "elbow"))
         ),
     ]
-    found = [r.target for rs in rewrites.learn(pairs).values() for r in rs]
+    found = [r.target for rs in rewrites.learn(pairs, common).values() for r in rs]
     assert found == [("sprain",)]  # 5 of 8 names say "sprain"; "major laceration" 3 of 8
 
 
@@ -62,7 +129,8 @@ def test_find_applies_the_longest_rules_without_overlap() -> None:
         [
             pair(f"S{i}", f"Traumatic rupture of {v}", f"Major laceration of {v}")
             for i, v in enumerate(VESSELS)
-        ]
+        ],
+        common,
     )
     query = terms("traumatic rupture of carotid artery")
     ((rule, at),) = rewrites.find(rules, query)
@@ -101,3 +169,6 @@ async def test_the_catalog_teaches_its_own_swaps() -> None:
     )
     assert (stage4, "stage 4") in learnt
     assert (" ".join(sorted(terms("complete transection"))), "major laceration") in learnt
+    # The stage definitions run to nine words.
+    stage3 = terms("full thickness skin loss involving damage or necrosis of subcutaneous tissue")
+    assert (" ".join(sorted(set(stage3))), "stage 3") in learnt

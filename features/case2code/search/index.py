@@ -26,7 +26,7 @@ import re
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,6 +148,9 @@ _CONTEXT_PENALTIES = np.array(
 TYPO_FACTOR = 0.85
 # A code matching some groups of the query competes, this much below per missing group (_near).
 PARTIAL_PENALTY = 2.0
+# A query's words the titles leave out ("... such as depression, apathy, or anhedonia", which
+# the inclusion terms add to "with mood disturbance") are dropped when this many groups remain.
+ELABORATION_MIN_REST = 2
 OTHER_BONUS = 1.0  # an "Other ..." code missing a group: the kind nobody named (_near_matches)
 NEAR_MAX_DOCS = 5000
 NEAR_DENSE_FROM = 2048  # candidates from which a catalog-wide position array pays
@@ -161,7 +164,8 @@ REWRITE_FACTOR = 0.9  # the query with a phrase said as the titles say it (rewri
 VARIANT_FACTOR = 0.8  # "neurotic" for "neurosis": the same thing said another way
 VARIANTS_MAX = 3
 EXPANSION_MIN_P = 0.2  # p(title word | word) below this is noise
-EXPANSION_MIN_PAIRS = 2  # a word seen in fewer (name, title) pairs teaches nothing
+EXPANSION_MIN_PAIRS = 2  # a word seen in fewer (name, title) pairs teaches nothing...
+EXPANSION_RARE = 1  # ...unless no other code uses it ("boutonneuse": its one name is all)
 # Words of more codes than this are neither expanded nor an expansion: common words say little
 # and their long postings cost every query that has them.
 EXPANSION_MAX_DF = 5000
@@ -466,7 +470,10 @@ class SearchIndex:
                 by_initial.setdefault(word[0], []).append(word)
         self.surface_by_initial = by_initial
         self.synonyms = {
-            **lexicon.synonyms(self._frequency),
+            **lexicon.synonyms(
+                self._frequency,
+                lambda name: self._holding(frozenset(stem(w) for w in name if w not in STOPWORDS)),
+            ),
             **synonym_lists.harvest(harvest_texts),
             **synonym_lists.curated(),
         }
@@ -484,18 +491,34 @@ class SearchIndex:
         df = np.diff(self.offsets)
         self.expansions = {
             q: kept
-            for q, found in _learn_expansions(name_pairs, term_ids).items()
+            for q, found in _learn_expansions(name_pairs, term_ids, self._term_frequency).items()
             if df[q] <= EXPANSION_MAX_DF
             and (kept := [(t, p) for t, p in found if df[t] <= EXPANSION_MAX_DF])
         }
         self.variants = _variants(self.terms, df)
-        self.rewrites = rewrites.learn(rewrite_pairs)
+        self.rewrites = rewrites.learn(rewrite_pairs, self._holding)
         return self
 
     def _frequency(self, word: str) -> int:
         """How many codes' texts hold the word (as search reads it)."""
-        tid = self.term_ids.get(stem(word))
+        return self._term_frequency(stem(word))
+
+    def _term_frequency(self, term: str) -> int:
+        tid = self.term_ids.get(term)
         return 0 if tid is None else int(self.offsets[tid + 1] - self.offsets[tid])
+
+    def _holding(self, terms: frozenset[str]) -> int:
+        """How many codes' texts hold every one of the terms."""
+        tids = [self.term_ids.get(t) for t in terms]
+        if None in tids:
+            return 0
+        postings = sorted(
+            (self.post_docs[self.offsets[t] : self.offsets[t + 1]] for t in tids), key=len
+        )
+        docs = postings[0]
+        for more in postings[1:]:
+            docs = docs[np.isin(docs, more, assume_unique=True)]
+        return len(docs)
 
     def _build_postings(
         self, rows_t: array, rows_d: array, rows_w: array, rows_title: array, n: int
@@ -708,9 +731,7 @@ class SearchIndex:
         """The groups, the words of a phrase the titles say another way (rewrites) made one
         group whose alternative is the titles' wording ("traumatic rupture" -> major
         laceration)."""
-        single = [
-            g.label if len(g.alternatives) == 1 and " " not in g.label else None for g in groups
-        ]
+        single = [g.label if " " not in g.label else None for g in groups]
         found = rewrites.find(self.rewrites, [stem(w) if w else None for w in single])
         if not found:
             return groups
@@ -719,6 +740,10 @@ class SearchIndex:
         for rule, at in found:
             typed = [groups[i].label for i in at]
             label = " ".join(typed)
+            if not rule.target:  # an elaboration the titles leave out
+                if len(groups) - len(at) >= ELABORATION_MIN_REST:
+                    dropped.update(at)
+                continue
             expansions[label] = " ".join(rule.target)
             merged[at[0]] = _Group(label, [typed, list(rule.target)], other_weight=REWRITE_FACTOR)
             dropped.update(at[1:])
@@ -894,6 +919,10 @@ class SearchIndex:
         for match in matches[1:]:
             best = best.both(match)
         best = best.only(allowed)
+        if found.partial:
+            # A word no code has names a kind the catalog does not ("cenesthopathic
+            # schizophrenia"): its home is the "Other ..." code, as for a near match.
+            best = self._with_other_bonus(best)
         if len(matches) > 1 and len(best.docs) < FAMILY_WHEN_FEWER:
             # With a few full matches, only the rarer groups are looked for in families: the
             # common ones cost the most and are said by the codes themselves.
@@ -1016,8 +1045,12 @@ class SearchIndex:
         docs, missing = docs[keep], missing[keep]
         # A kind the codes do not name ("retention cyst of ovary") is reported with the
         # "other" code of what they do name ("Other ovarian cysts"), not the unspecified one.
-        other = self.other[docs] * (OTHER_BONUS + GENERIC_BONUS * self.generic[docs])
-        return _Match(docs, score[keep] - PARTIAL_PENALTY * missing + other, title[keep])
+        near = _Match(docs, score[keep] - PARTIAL_PENALTY * missing, title[keep])
+        return self._with_other_bonus(near)
+
+    def _with_other_bonus(self, match: _Match) -> _Match:
+        other = self.other[match.docs] * (OTHER_BONUS + GENERIC_BONUS * self.generic[match.docs])
+        return _Match(match.docs, match.score + other, match.title)
 
     def _with_default_children(
         self, docs: np.ndarray, scores: np.ndarray, allowed: np.ndarray
@@ -1240,7 +1273,9 @@ def _opposite(word: str, other: str) -> bool:
 
 
 def _learn_expansions(
-    pairs: list[tuple[list[str], set[str]]], term_ids: dict[str, int]
+    pairs: list[tuple[list[str], set[str]]],
+    term_ids: dict[str, int],
+    frequency: Callable[[str], int],
 ) -> dict[int, list[tuple[int, float]]]:
     """What a word of a code's other names (inclusion terms, "includes" notes, other codes'
     references, Neoplasm Table rows: NEOPLASM_CHAPTER) stands for in its
@@ -1271,7 +1306,11 @@ def _learn_expansions(
         prob = {(q, t): c / totals[q] for (q, t), c in counts.items()}
     found: dict[int, list[tuple[int, float]]] = {}
     for (q, t), p in prob.items():
-        if q != null and p >= EXPANSION_MIN_P and support[q] >= EXPANSION_MIN_PAIRS:
+        if (
+            q != null
+            and p >= EXPANSION_MIN_P
+            and (support[q] >= EXPANSION_MIN_PAIRS or frequency(q) <= EXPANSION_RARE)
+        ):
             found.setdefault(term_ids[q], []).append((term_ids[t], p))
     return {q: sorted(ts, key=lambda x: -x[1])[:EXPANSION_MAX] for q, ts in found.items()}
 

@@ -11,8 +11,9 @@ A coder types "morbilli", "palatoschisis", "anaemia" or "face blindness"; ICD-10
   ("micropenis" is a "hypoplasia of penis").
 
 Neither is medical code data: they only ever rewrite the words of a query, and only a name with
-a word the index does not hold is rewritten (the catalog's own words are never second-guessed),
-into names whose words it does hold. The result joins the search synonyms, below the curated
+a word the index does not hold, or of words no code's text says together ("tail bone", "tear
+sac"), is rewritten (the catalog's own names are never second-guessed), into names whose words
+it does hold (for the latter, names a code's text says: "coccyx", "lacrimal sac"). The result joins the search synonyms, below the curated
 list.
 """
 
@@ -105,10 +106,13 @@ def sources() -> list[tuple[str, Callable[[Path], Iterator[tuple[list[str], list
     return found
 
 
-def synonyms(frequency: Callable[[str], int]) -> dict[Name, list[Name]]:
+def synonyms(
+    frequency: Callable[[str], int], holding: Callable[[Name], int] = lambda name: 1
+) -> dict[Name, list[Name]]:
     """Name -> the names to search for it, for each dictionary name the catalog does not use
     or uses rarely: a word `frequency` (how many codes' texts hold it) says is 0, or every
-    word in at most RARE codes. The same set's names (or, failing that, a parent's) whose words
+    word in at most RARE codes, or common words no code's text holds together (`holding`: how
+    many codes' texts hold a name's words; by default every name is held). The same set's names (or, failing that, a parent's) whose words
     the catalog holds; a rare name keeps itself first ("hydramnios", said by one newborn code,
     is also "polyhydramnios")."""
     found: dict[Name, list[Name]] = {}
@@ -123,9 +127,16 @@ def synonyms(frequency: Callable[[str], int]) -> dict[Name, list[Name]]:
             usable = [n for n in parsed if n and _known(n, frequency)]
             fallback = [n for b in broader if (n := tuple(words(b))) and _known(n, frequency)]
             for key in parsed:
-                if not key or len(key) > MAX_WORDS or _common(key, frequency):
+                if not key or len(key) > MAX_WORDS:
+                    continue
+                # The catalog's own name is never rewritten; common words it never says
+                # together ("river blindness", "reactive arthritis") are not its name.
+                unsaid = _common(key, frequency)
+                if unsaid and (len(_content(key)) < 2 or holding(key) > 0):
                     continue
                 alternatives = [n for n in usable if n != key] or fallback[:MAX_BROADER]
+                if unsaid:  # ...and only into names it says
+                    alternatives = [n for n in alternatives if holding(n) > 0]
                 if not alternatives:
                     continue
                 kept = found.setdefault(key, [key] if _known(key, frequency) else [])
