@@ -91,6 +91,18 @@ def test_a_word_no_code_has_sends_a_full_match_to_the_other_code() -> None:
     assert index.search("schizophrenia", limit=1).hits[0].code == "F209"
 
 
+def test_a_condition_named_comes_before_a_condition_with_it() -> None:
+    documents = [
+        document("G20B1", "Parkinson's disease with dyskinesia, without fluctuations"),
+        document("G2401", "Drug induced subacute dyskinesia"),
+        document("G20A1", "Parkinson's disease without dyskinesia, without fluctuations"),
+    ]
+    index = SearchIndex.build(documents)
+    assert [h.code for h in index.search("dyskinesia", limit=3).hits][:2] == ["G2401", "G20B1"]
+    # Said with its condition, the qualified code is the match.
+    assert index.search("parkinson disease dyskinesia", limit=1).hits[0].code == "G20B1"
+
+
 def test_a_word_only_one_code_uses_teaches_its_title_words() -> None:
     documents = [
         document("A771", "Spotted fever due to Rickettsia conorii", "Boutonneuse fever"),

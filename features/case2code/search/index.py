@@ -77,6 +77,7 @@ LEAD_TERM_BONUS = 0.3  # the title starts with a query word, as an index main te
 PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole one
 # ...and much less when the word typed so far is a word itself ("pneumonia" -> "pneumoniae").
 COMPLETION_FACTOR = 0.4
+QUALIFIER_PENALTY = 0.3  # the query's word only in what qualifies a title's condition
 PHRASE_BONUS = 0.4  # the query's words side by side in the title, in its order
 ENTRY_BONUS = 1.5  # a name or index entry the query says whole (_entry_bonus)
 ENTRY_MAX_TERMS = 8
@@ -877,6 +878,7 @@ class SearchIndex:
         chosen_scores = (
             scores[top]
             + self._phrase_bonus(chosen, phrases)
+            - self._qualifier_penalty(chosen, said)
             + self._entry_bonus(chosen, {self.term_ids[t] for t in said if t in self.term_ids})
         )
         chosen, chosen_scores = self._with_default_children(chosen, chosen_scores, allowed)
@@ -1143,6 +1145,19 @@ class SearchIndex:
                 found |= np.fromiter((phrase in t for t in titles), bool, len(titles))
         return found * np.float32(PHRASE_BONUS)
 
+    def _qualifier_penalty(self, docs: np.ndarray, said: frozenset[str]) -> np.ndarray:
+        """QUALIFIER_PENALTY for an ICD-10-CM title that says a word of the query only after
+        "with", "without", "due to", ...: "dyskinesia" is G24.01 "Drug induced subacute
+        dyskinesia" before "Parkinson's disease with dyskinesia", whose condition is another."""
+        found = np.zeros(len(docs), np.float32)
+        for i, d in enumerate(docs.tolist()):
+            if self.systems[d] != "icd-10-cm":
+                continue
+            main, qualified = _split_title(self.titles[d])
+            if qualified and not said.isdisjoint(set(tokens(qualified)) - set(tokens(main))):
+                found[i] = QUALIFIER_PENALTY
+        return found
+
     def _entry_bonus(self, docs: np.ndarray, query_terms: set[int]) -> np.ndarray:
         """ENTRY_BONUS, times the share of the query it says, for a code with a name or index
         entry every word of which the query says: "methocarbamol adverse effect" is the
@@ -1384,6 +1399,16 @@ _NOS = frozenset({"nos", "unspecified"})
 _CODE_AMONG_WORDS = re.compile(
     r"(?<![\w.-])([A-Za-z]\d[0-9A-Za-z](?:\.?[0-9A-Za-z]{1,4})?)(?:\.?-(?![\w]))?(?![\w.-])"
 )
+
+
+# What an ICD-10-CM title adds to its condition ("... with dyskinesia", "... due to drugs").
+_QUALIFIER = re.compile(r"\b(?:with|without|due to|following|complicating)\b", re.I)
+
+
+def _split_title(title: str) -> tuple[str, str]:
+    """A title's condition and what qualifies it (empty when nothing does)."""
+    found = _QUALIFIER.search(title)
+    return (title, "") if found is None else (title[: found.start()], title[found.end() :])
 
 
 def _context(doc: Document) -> int:

@@ -13,8 +13,8 @@ A coder types "morbilli", "palatoschisis", "anaemia" or "face blindness"; ICD-10
 Neither is medical code data: they only ever rewrite the words of a query, and only a name with
 a word the index does not hold, or of words no code's text says together ("tail bone", "tear
 sac"), is rewritten (the catalog's own names are never second-guessed), into names whose words
-it does hold (for the latter, names a code's text says: "coccyx", "lacrimal sac"). The result joins the search synonyms, below the curated
-list.
+it does hold (for the latter, names a code's text says: "coccyx", "lacrimal sac"). The result
+joins the search synonyms, below the curated list.
 """
 
 from __future__ import annotations
@@ -112,9 +112,9 @@ def synonyms(
     """Name -> the names to search for it, for each dictionary name the catalog does not use
     or uses rarely: a word `frequency` (how many codes' texts hold it) says is 0, or every
     word in at most RARE codes, or common words no code's text holds together (`holding`: how
-    many codes' texts hold a name's words; by default every name is held). The same set's names (or, failing that, a parent's) whose words
-    the catalog holds; a rare name keeps itself first ("hydramnios", said by one newborn code,
-    is also "polyhydramnios")."""
+    many codes' texts hold a name's words; by default every name is held). The same set's
+    names (or, failing that, a parent's) whose words the catalog holds; a rare name keeps
+    itself first ("hydramnios", said by one newborn code, is also "polyhydramnios")."""
     found: dict[Name, list[Name]] = {}
     for label, read, path in sources():
         try:
