@@ -320,6 +320,9 @@ class SearchIndex:
         self.needs_seventh = np.zeros(0, bool)
         self.generic = np.zeros(0, np.float32)
         self.other = np.zeros(0, np.float32)  # 1 for an "Other ..." code (_near_matches)
+        # The terms an ICD-10-CM title says only in what qualifies its condition
+        # (G20B1: dyskinesia, fluctuation), for the titles that have some: _qualifier_penalty.
+        self.qualified: dict[int, tuple[str, ...]] = {}
         self.chapter_id = np.zeros(0, np.int16)
         self.parent = np.zeros(0, np.int32)  # document number of the parent code, or -1
         # The children of document d: child_docs[child_offsets[d] : child_offsets[d + 1]].
@@ -562,6 +565,11 @@ class SearchIndex:
         # general of its siblings.
         self.generic = np.array([_generic(doc.title) for doc in documents], np.float32)
         self.other = np.array([bool(_OTHER.match(doc.title)) for doc in documents], np.float32)
+        self.qualified = {
+            d: terms
+            for d, doc in enumerate(documents)
+            if doc.system == "icd-10-cm" and (terms := _qualified_terms(doc.title))
+        }
         self.code_len = np.array([len(doc.code) for doc in documents], np.int8)
         self.context = np.array([_context(doc) for doc in documents], np.int8)
         self.prior = (
@@ -1149,14 +1157,14 @@ class SearchIndex:
         """QUALIFIER_PENALTY for an ICD-10-CM title that says a word of the query only after
         "with", "without", "due to", ...: "dyskinesia" is G24.01 "Drug induced subacute
         dyskinesia" before "Parkinson's disease with dyskinesia", whose condition is another."""
-        found = np.zeros(len(docs), np.float32)
-        for i, d in enumerate(docs.tolist()):
-            if self.systems[d] != "icd-10-cm":
-                continue
-            main, qualified = _split_title(self.titles[d])
-            if qualified and not said.isdisjoint(set(tokens(qualified)) - set(tokens(main))):
-                found[i] = QUALIFIER_PENALTY
-        return found
+        empty: tuple[str, ...] = ()
+        return np.array(
+            [
+                0.0 if said.isdisjoint(self.qualified.get(d, empty)) else QUALIFIER_PENALTY
+                for d in docs.tolist()
+            ],
+            np.float32,
+        )
 
     def _entry_bonus(self, docs: np.ndarray, query_terms: set[int]) -> np.ndarray:
         """ENTRY_BONUS, times the share of the query it says, for a code with a name or index
@@ -1405,10 +1413,12 @@ _CODE_AMONG_WORDS = re.compile(
 _QUALIFIER = re.compile(r"\b(?:with|without|due to|following|complicating)\b", re.I)
 
 
-def _split_title(title: str) -> tuple[str, str]:
-    """A title's condition and what qualifies it (empty when nothing does)."""
+def _qualified_terms(title: str) -> tuple[str, ...]:
+    """The terms a title says only in what qualifies its condition."""
     found = _QUALIFIER.search(title)
-    return (title, "") if found is None else (title[: found.start()], title[found.end() :])
+    if found is None:
+        return ()
+    return tuple(sorted(set(tokens(title[found.end() :])) - set(tokens(title[: found.start()]))))
 
 
 def _context(doc: Document) -> int:
