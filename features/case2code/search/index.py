@@ -739,7 +739,8 @@ class SearchIndex:
     def _with_rewrites(self, groups: list[_Group], expansions: dict[str, str]) -> list[_Group]:
         """The groups, the words of a phrase the titles say another way (rewrites) made one
         group whose alternative is the titles' wording ("traumatic rupture" -> major
-        laceration)."""
+        laceration), those of an elaboration the titles leave out dropped when the query says
+        more than it."""
         single = [g.label if " " not in g.label else None for g in groups]
         found = rewrites.find(self.rewrites, [stem(w) if w else None for w in single])
         if not found:
