@@ -103,6 +103,19 @@ def test_a_condition_named_comes_before_a_condition_with_it() -> None:
     assert index.search("parkinson disease dyskinesia", limit=1).hits[0].code == "G20B1"
 
 
+def test_a_heading_shadowed_by_its_unspecified_child_comes_after_the_other_codes() -> None:
+    documents = [
+        document("O87", "Venous complications in the puerperium", billable=False),
+        document("O879", "Venous complication in the puerperium, unspecified", parent="O87"),
+        document("O873", "Cerebral venous thrombosis in the puerperium", parent="O87"),
+        document("O871", "Deep phlebothrombosis in the puerperium", parent="O87"),
+    ]
+    index = SearchIndex.build(documents)
+    found = [h.code for h in index.search("venous complication puerperium", limit=4).hits]
+    # The child says what the heading says, and can be reported: the heading waits.
+    assert found[0] == "O879" and found[-1] == "O87", found
+
+
 def test_a_word_only_one_code_uses_teaches_its_title_words() -> None:
     documents = [
         document("A771", "Spotted fever due to Rickettsia conorii", "Boutonneuse fever"),

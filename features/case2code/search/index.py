@@ -71,7 +71,7 @@ COVERAGE_WEIGHT = 1.2  # the share of the title's words the query matched
 LONG_TITLE = 20
 BILLABLE_BONUS = 0.5
 GENERIC_BONUS = 0.4  # "unspecified", "without complications": a bare condition's default code
-DEFAULT_CHILD_EDGE = 0.01  # a heading's "unspecified" child just above it
+DEFAULT_CHILD_EDGE = 0.01  # a heading's "unspecified" child above where the heading was
 NOS_FACTOR = 2.5  # GENERIC_BONUS times this when the query says "NOS" or "unspecified"
 LEAD_TERM_BONUS = 0.3  # the title starts with a query word, as an index main term does
 PREFIX_FACTOR = 0.9  # a half-typed last word counts a little less than a whole one
@@ -890,8 +890,12 @@ class SearchIndex:
             - self._qualifier_penalty(chosen, said)
             + self._entry_bonus(chosen, {self.term_ids[t] for t in said if t in self.term_ids})
         )
-        chosen, chosen_scores = self._with_default_children(chosen, chosen_scores, allowed)
-        order = np.lexsort((self.sort[chosen], self.code_len[chosen], -np.round(chosen_scores, 3)))
+        chosen, chosen_scores, shadowed = self._with_default_children(
+            chosen, chosen_scores, allowed
+        )
+        order = np.lexsort(
+            (self.sort[chosen], self.code_len[chosen], -np.round(chosen_scores, 3), shadowed)
+        )
         hits = self._fold_seventh(
             chosen[order], chosen_scores[order], allowed, matched_terms, limit
         )
@@ -1065,21 +1069,24 @@ class SearchIndex:
 
     def _with_default_children(
         self, docs: np.ndarray, scores: np.ndarray, allowed: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A heading's "unspecified" child says what the heading says ("Right heart failure"
-        -> "Right heart failure, unspecified"): it ranks just above its heading, the code a
-        coder can report first."""
+        -> "Right heart failure, unspecified"): it takes the heading's place, the code a coder
+        can report, and the heading, which says nothing more, is shadowed (listed after the
+        other codes: two places for one answer would push the next answers off the first
+        lines)."""
         children = self.default_child[docs]
         has = children >= 0
         has[has] = allowed[children[has]]
         if not has.any():
-            return docs, scores
+            return docs, scores, np.zeros(len(docs), bool)
         merged = _Match.merge(
             np.concatenate([docs, children[has]]),
             np.concatenate([scores, scores[has] + DEFAULT_CHILD_EDGE]),
             np.zeros(len(docs) + int(has.sum()), np.float32),
         )
-        return merged.docs, merged.score
+        shadowed = np.isin(merged.docs, docs[has], assume_unique=True)
+        return merged.docs, merged.score, shadowed
 
     def _family_match(self, matches: list[_Match], max_docs: int | None = None) -> _Match:
         """Codes matching every group when a group may also be matched by a sibling code.
