@@ -116,6 +116,32 @@ def test_a_heading_shadowed_by_its_unspecified_child_comes_after_the_other_codes
     assert found[0] == "O879" and found[-1] == "O87", found
 
 
+def test_a_headings_default_child_is_its_unspecified_value_or_its_own_title() -> None:
+    documents = [
+        document("H5341", "Scotoma involving central area", billable=False),
+        *(
+            document(f"H5341{digit}", f"Scotoma involving central area, {side}", parent="H5341")
+            for digit, side in (("1", "right eye"), ("2", "left eye"), ("9", "unspecified eye"))
+        ),
+        document("Y074", "Other family member, perpetrator of neglect", billable=False),
+        document("Y0741", "Sibling, perpetrator of neglect", parent="Y074", billable=False),
+        document(
+            "Y0749", "Other family member, perpetrator of neglect", parent="Y074", billable=False
+        ),
+        document("Y07499", "Other family member, perpetrator of neglect", parent="Y0749"),
+        document("Y07491", "Cousin, perpetrator of neglect", parent="Y0749"),
+    ]
+    index = SearchIndex.build(documents)
+
+    def default(code: str) -> str | None:
+        child = int(index.default_child[index.codes.index(code)])
+        return index.codes[child] if child >= 0 else None
+
+    assert default("H5341") == "H53419"  # the unspecified side
+    assert default("Y074") == "Y07499"  # through the heading that says the same
+    assert default("Y0741") is None
+
+
 def test_a_word_only_one_code_uses_teaches_its_title_words() -> None:
     documents = [
         document("A771", "Spotted fever due to Rickettsia conorii", "Boutonneuse fever"),

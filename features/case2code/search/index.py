@@ -1355,20 +1355,34 @@ def _default_children(
 ) -> np.ndarray:
     """For each heading (a code that is not billable) the child whose title is the heading's
     plus "unspecified" or "without complications" only (J18 "Pneumonia, unspecified organism"
-    -> J18.9 "Pneumonia, unspecified"; E11 -> E11.9), else -1; none when two children are."""
+    -> J18.9 "Pneumonia, unspecified"; E11 -> E11.9), or the unspecified value of what its
+    children differ in (H53.41 -> H53.419 "..., unspecified eye"), or the heading's own title
+    (Y07.4 -> Y07.49 -> Y07.499 "Other family member, ..."), else -1; none when two
+    children are."""
     found = np.full(len(documents), -1, np.int32)
     ambiguous: set[int] = set()
     for d, doc in enumerate(documents):
         p = int(parent[d])
         if p < 0 or documents[p].billable or doc.seventh_meaning:
             continue
-        own = set(title_stems[d].split())
-        extra = own - set(title_stems[p].split())
-        if own & _DEFAULT_WORDS and extra <= _DEFAULT_EXTRA:
+        said = title_stems[d].split()
+        own = set(said)
+        heading = set(title_stems[p].split())
+        extra = own - heading
+        # The unspecified value of the axis the children split on: "unspecified eye",
+        # "unspecified trimester", "unspecified lower limb".
+        axis = {w for i, w in enumerate(said) if i and "unspecified" in said[max(0, i - 2) : i]}
+        if (own & _DEFAULT_WORDS and extra <= _DEFAULT_EXTRA | axis) or own == heading:
             if found[p] >= 0:
                 ambiguous.add(p)
             found[p] = d
     found[list(ambiguous)] = -1
+    # A chain of headings saying the same (Y07.4 -> Y07.49 -> Y07.499) ends at the code.
+    for d in np.flatnonzero(found >= 0).tolist():
+        child, steps = int(found[d]), 0
+        while found[child] >= 0 and steps < 4:
+            child, steps = int(found[child]), steps + 1
+        found[d] = child
     return found
 
 
