@@ -130,7 +130,7 @@ def synonyms(
                 if not key or len(key) > MAX_WORDS:
                     continue
                 # The catalog's own name is never rewritten; common words it never says
-                # together ("river blindness", "reactive arthritis") are not its name.
+                # together ("tail bone", "tear sac") are not its name.
                 unsaid = _common(key, frequency)
                 if unsaid and (len(_content(key)) < 2 or holding(key) > 0):
                     continue

@@ -10,8 +10,8 @@ phrase is searched with the other as well.
 
 A phrase only one code says is learnt from that code alone ("Cerebrovenous sinus thrombosis in
 pregnancy" under "Cerebral venous thrombosis in pregnancy": the puerperium's code is found by it
-too). A phrase several codes add to their title, and nothing else, is an elaboration the titles
-leave out (a rule with no target).
+too). A phrase several codes add to their title, and nothing else (or one code, when no other
+says it), is an elaboration the titles leave out (a rule with no target).
 
 Only the texts the index holds teach it (held-out texts never do); the learning is on search
 terms (text.stem), the rewritten query is written with the titles' words.
