@@ -22,9 +22,28 @@ def pair(code: str, name: str, title: str) -> rewrites.Pair:
 VESSELS = ("carotid artery", "vertebral artery", "femoral vein", "celiac artery")
 
 
+MOOD_EXAMPLES = "with mood disturbance such as depression, apathy, or anhedonia"
+
+
 def common(terms: frozenset[str]) -> int:
     """Codes holding every term: many (no phrase of these tests is one code's own)."""
     return 50
+
+
+def dementias() -> list[tuple[str, str, str]]:
+    """(code, title, inclusion term) of three dementias whose term adds examples to the title."""
+    return [
+        (
+            f"F0{i}C3",
+            f"{kind} dementia, severe, with mood disturbance",
+            f"{kind} dementia, severe, {MOOD_EXAMPLES}",
+        )
+        for i, kind in enumerate(("Vascular", "Frontal", "Lewy"))
+    ]
+
+
+def all_rules(rules: dict[str, list[rewrites.Rewrite]]) -> list[rewrites.Rewrite]:
+    return [rule for found in rules.values() for rule in found]
 
 
 def test_a_swap_under_enough_codes_is_learnt_with_the_titles_words() -> None:
@@ -33,7 +52,7 @@ def test_a_swap_under_enough_codes_is_learnt_with_the_titles_words() -> None:
         for i, v in enumerate(VESSELS)
     ]
     rules = rewrites.learn(pairs, common)
-    (rule,) = [r for found in rules.values() for r in found]
+    (rule,) = all_rules(rules)
     assert rule.source == frozenset(terms("traumatic rupture"))
     assert rule.target == ("major", "laceration")
     assert rule.codes == 4
@@ -57,9 +76,7 @@ def test_a_phrase_only_one_code_says_is_learnt_from_that_code() -> None:
         )
     ]
     held = {frozenset(terms("cerebrovenous sinus")): 1}
-    (rule,) = [
-        r for found in rewrites.learn(one, lambda t: held.get(t, 50)).values() for r in found
-    ]
+    (rule,) = all_rules(rewrites.learn(one, lambda t: held.get(t, 50)))
     assert rule.source == frozenset(terms("cerebrovenous sinus"))
     assert rule.target == ("cerebral", "venous")
     # Said by many codes, the same swap under one code is that code's wording.
@@ -67,16 +84,8 @@ def test_a_phrase_only_one_code_says_is_learnt_from_that_code() -> None:
 
 
 def test_a_phrase_codes_add_to_their_title_is_learnt_as_an_elaboration() -> None:
-    suffix = "with mood disturbance such as depression, apathy, or anhedonia"
-    pairs = [
-        pair(
-            f"F0{i}C3",
-            f"{kind} dementia, severe, {suffix}",
-            f"{kind} dementia, severe, with mood disturbance",
-        )
-        for i, kind in enumerate(("Vascular", "Frontal", "Lewy"))
-    ]
-    (rule,) = [r for found in rewrites.learn(pairs, common).values() for r in found]
+    pairs = [pair(code, name, title) for code, title, name in dementias()]
+    (rule,) = all_rules(rewrites.learn(pairs, common))
     assert rule.source == frozenset(terms("such as depression, apathy, or anhedonia"))
     assert rule.target == ()
     # Two words added ("common iliac vein") are a kind, not an elaboration.
@@ -90,21 +99,13 @@ def test_a_phrase_codes_add_to_their_title_is_learnt_as_an_elaboration() -> None
 
 
 def test_the_index_leaves_an_elaboration_out_of_a_query_that_says_more() -> None:
-    suffix = "with mood disturbance such as depression, apathy, or anhedonia"
-    documents = [
-        document(
-            f"F0{i}C3",
-            f"{kind} dementia, severe, with mood disturbance",
-            f"{kind} dementia, severe, {suffix}",
-        )
-        for i, kind in enumerate(("Vascular", "Frontal", "Lewy"))
-    ]
+    documents = [document(code, title, name) for code, title, name in dementias()]
     documents.append(document("F03C3", "Unspecified dementia, severe, with mood disturbance"))
     documents.append(
         document("F329", "Major depressive disorder, single episode", "Depression NOS")
     )
     index = SearchIndex.build(documents)
-    result = index.search(f"Unspecified dementia, severe, {suffix}", limit=3)
+    result = index.search(f"Unspecified dementia, severe, {MOOD_EXAMPLES}", limit=3)
     assert result.hits[0].code == "F03C3", result.hits
     # Said alone, the words are the query.
     assert index.search("depression apathy anhedonia such as", limit=1).hits[0].code != "F03C3"
@@ -120,7 +121,7 @@ def test_an_inconsistent_swap_is_not_a_rule() -> None:
             for i, j in enumerate(("knee", "ankle", "hip", "wrist", "elbow"))
         ),
     ]
-    found = [r.target for rs in rewrites.learn(pairs, common).values() for r in rs]
+    found = [r.target for r in all_rules(rewrites.learn(pairs, common))]
     assert found == [("sprain",)]  # 5 of 8 names say "sprain"; "major laceration" 3 of 8
 
 
@@ -159,11 +160,7 @@ def test_the_index_finds_a_code_by_the_phrase_its_siblings_teach() -> None:
 @pytest.mark.usefixtures("search_ready")
 async def test_the_catalog_teaches_its_own_swaps() -> None:
     index = await service.ready()
-    learnt = {
-        (" ".join(sorted(r.source)), " ".join(r.target))
-        for found in index.rewrites.values()
-        for r in found
-    }
+    learnt = {(" ".join(sorted(r.source)), " ".join(r.target)) for r in all_rules(index.rewrites)}
     stage4 = " ".join(
         sorted(terms("necrosis of soft tissues through to underlying muscle, tendon, or bone"))
     )
