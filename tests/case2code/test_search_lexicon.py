@@ -84,6 +84,25 @@ def test_a_name_with_no_synonym_searches_for_what_it_is_a_kind_of() -> None:
     assert found[("morbilli",)] == [("measles",), ("rubeola",)]
 
 
+def test_names_are_rewritten_only_into_names_a_code_says() -> None:
+    """HPO: "Micropenis" is also "short penis" and "small penis", which no code says; it is a
+    kind of "Hypoplasia of penis", which one does."""
+    words_known = {"short", "small", "penis", "hypoplasia"}
+
+    def frequency(word: str) -> int:
+        return 50 if word in words_known else 0
+
+    def holding(name: tuple[str, ...]) -> int:
+        return 1 if tuple(w for w in name if w not in STOPWORDS) == ("hypoplasia", "penis") else 0
+
+    assert lexicon.synonyms(frequency, holding)[("micropenis",)] == [("hypoplasia", "of", "penis")]
+    # Said by a code, the synonyms come first again.
+    assert lexicon.synonyms(frequency)[("micropenis",)][0] in {
+        ("short", "penis"),
+        ("small", "penis"),
+    }
+
+
 def test_the_wordnet_reader_gives_each_set_its_hypernyms_names(tmp_path: Path) -> None:
     noun = tmp_path / "data.noun"
     noun.write_text(

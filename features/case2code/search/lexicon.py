@@ -14,9 +14,9 @@ A coder types "morbilli", "palatoschisis", "anaemia" or "face blindness"; ICD-10
 
 Neither is medical code data: they only ever rewrite the words of a query, and only a name with
 a word the index does not hold, or of words no code's text says together ("tail bone", "tear
-sac"), is rewritten (the catalog's own names are never second-guessed), into names whose words
-it does hold (for the latter, names a code's text says: "coccyx", "lacrimal sac"). The result
-joins the search synonyms, below the curated list.
+sac"), is rewritten (the catalog's own names are never second-guessed), and only into names a
+code's text says ("coccyx", "lacrimal sac"). The result joins the search synonyms, below the
+curated list.
 """
 
 from __future__ import annotations
@@ -136,13 +136,21 @@ def synonyms(
     """Name -> the names to search for it, for each dictionary name the catalog does not use
     or uses rarely: a word `frequency` (how many codes' texts hold it) says is 0, or every
     word in at most RARE codes, or common words no code's text holds together (`holding`: how
-    many codes' texts hold a name's words; by default every name is held). The same set's
-    names (or, failing that, a parent's) whose words the catalog holds; a rare name keeps
-    itself first ("hydramnios", said by one newborn code, is also "polyhydramnios"). A name no
-    dictionary gives such a synonym for searches for what it is a kind of: "grandson" for a
-    "grandchild"."""
+    many codes' texts hold a name's words; by default every name is held). Its synonyms in any
+    dictionary that a code's text says ("short penis", HPO's synonym of "micropenis", is said
+    by none); failing those, the names of what it is a kind of ("hypoplasia of penis"; a
+    "grandson" is a "grandchild"). A rare name keeps itself first ("hydramnios", said by one
+    newborn code, is also "polyhydramnios")."""
     said: dict[Name, list[Name]] = {}  # the synonyms every set gives a name
     broader_of: dict[Name, list[Name]] = {}
+
+    def _rewritten(key: Name) -> bool:
+        # The catalog's own name is never rewritten; common words it never says together
+        # ("tail bone", "tear sac") are not its name.
+        if _common(key, frequency):
+            return len(_content(key)) >= 2 and holding(key) == 0
+        return True
+
     for label, read, path in sources():
         try:
             sets = list(read(path))
@@ -151,22 +159,17 @@ def synonyms(
             continue
         for names, broader in sets:
             parsed = [tuple(words(n)) for n in names]
-            usable = [n for n in parsed if n and _known(n, frequency)]
-            fallback = [n for b in broader if (n := tuple(words(b))) and _known(n, frequency)]
-            for key in parsed:
-                if not key or len(key) > MAX_WORDS:
-                    continue
-                # The catalog's own name is never rewritten; common words it never says
-                # together ("tail bone", "tear sac") are not its name.
-                unsaid = _common(key, frequency)
-                if unsaid and (len(_content(key)) < 2 or holding(key) > 0):
-                    continue
-                same = [n for n in usable if n != key]
-                wider = fallback[:MAX_BROADER]
-                if unsaid:  # ...and only into names it says
-                    same = [n for n in same if holding(n) > 0]
-                    wider = [n for n in wider if holding(n) > 0]
-                said.setdefault(key, []).extend(same)
+            keys = [key for key in parsed if key and len(key) <= MAX_WORDS and _rewritten(key)]
+            if not keys:
+                continue
+            # Only into names a code's text says: "short penis" finds no code.
+            usable = [n for n in parsed if n and _known(n, frequency) and holding(n) > 0]
+            wider = [n for b in broader if (n := tuple(words(b))) and _known(n, frequency)][
+                :MAX_BROADER
+            ]
+            wider = [n for n in wider if holding(n) > 0]
+            for key in keys:
+                said.setdefault(key, []).extend(n for n in usable if n != key)
                 broader_of.setdefault(key, []).extend(wider)
     found: dict[Name, list[Name]] = {}
     for key in said:
