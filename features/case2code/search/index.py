@@ -516,12 +516,15 @@ class SearchIndex:
         tids = [self.term_ids.get(t) for t in terms]
         if not tids or None in tids:  # no words: a name of stopwords holds nothing to search
             return 0
+        if len(tids) == 1:
+            return int(self.offsets[tids[0] + 1] - self.offsets[tids[0]])
         postings = sorted(
             (self.post_docs[self.offsets[t] : self.offsets[t + 1]] for t in tids), key=len
         )
         docs = postings[0]
-        for more in postings[1:]:
-            docs = docs[np.isin(docs, more, assume_unique=True)]
+        for more in postings[1:]:  # each sorted: the shortest looked up in the others
+            at = np.minimum(np.searchsorted(more, docs), len(more) - 1)
+            docs = docs[more[at] == docs]
         return len(docs)
 
     def _build_postings(

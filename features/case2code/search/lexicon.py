@@ -21,6 +21,7 @@ curated list.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import re
@@ -56,7 +57,7 @@ def wordnet_sets(path: Path) -> Iterator[tuple[list[str], list[str]]]:
     """(names, its hypernyms' names) of each noun synonym set in WORDNET_LEXNAMES of a WordNet
     data.noun file: "grandson" is a kind of "grandchild"."""
     sets: list[tuple[list[str], list[str]]] = []
-    names_at: dict[str, list[str]] = {}  # a hypernym may be in any lexicographer file
+    names_at: dict[str, list[str]] = {}  # lemmas by offset: a hypernym may be in any file
     with path.open(encoding="latin-1") as lines:
         for line in lines:
             if line.startswith("  "):  # the licence header
@@ -66,12 +67,20 @@ def wordnet_sets(path: Path) -> Iterator[tuple[list[str], list[str]]]:
                 continue
             count = int(fields[3], 16)
             lemmas = fields[4 : 4 + 2 * count : 2]
-            names = [re.sub(r"\(.*\)$", "", lemma).replace("_", " ") for lemma in lemmas]
-            names_at[fields[0]] = names
+            names_at[fields[0]] = lemmas
             if int(fields[1]) in WORDNET_LEXNAMES:
-                sets.append((names, _hypernyms(fields[4 + 2 * count :])))
-    for names, hypernyms in sets:
-        yield names, [name for offset in hypernyms for name in names_at.get(offset, [])]
+                sets.append((lemmas, _hypernyms(fields[4 + 2 * count :])))
+    for lemmas, hypernyms in sets:
+        broader = [lemma for offset in hypernyms for lemma in names_at.get(offset, [])]
+        yield [_name(lemma) for lemma in lemmas], [_name(lemma) for lemma in broader]
+
+
+def _name(lemma: str) -> str:
+    """A WordNet lemma as words: "German_measles", "blind(a)"."""
+    return _MARKER.sub("", lemma).replace("_", " ")
+
+
+_MARKER = re.compile(r"\(.*\)$")  # an adjective's position, in a few lemmas
 
 
 def _hypernyms(pointer_fields: list[str]) -> list[str]:
@@ -141,8 +150,9 @@ def synonyms(
     by none); failing those, the names of what it is a kind of ("hypoplasia of penis"; a
     "grandson" is a "grandchild"). A rare name keeps itself first ("hydramnios", said by one
     newborn code, is also "polyhydramnios")."""
+    frequency = functools.cache(frequency)  # a word is looked up for every set it is in
     said: dict[Name, list[Name]] = {}  # the synonyms every set gives a name
-    broader_of: dict[Name, list[Name]] = {}
+    broader_of: dict[Name, list[list[Name]]] = {}  # each set's broader names, checked if needed
 
     def _rewritten(key: Name) -> bool:
         # The catalog's own name is never rewritten; common words it never says together
@@ -164,16 +174,15 @@ def synonyms(
                 continue
             # Only into names a code's text says: "short penis" finds no code.
             usable = [n for n in parsed if n and _known(n, frequency) and holding(n) > 0]
-            wider = [n for b in broader if (n := tuple(words(b))) and _known(n, frequency)][
-                :MAX_BROADER
-            ]
-            wider = [n for n in wider if holding(n) > 0]
+            wider = [n for b in broader if (n := tuple(words(b))) and _known(n, frequency)]
             for key in keys:
                 said.setdefault(key, []).extend(n for n in usable if n != key)
-                broader_of.setdefault(key, []).extend(wider)
+                broader_of.setdefault(key, []).append(wider[:MAX_BROADER])
     found: dict[Name, list[Name]] = {}
     for key in said:
-        alternatives = said[key] or broader_of[key]
+        alternatives = said[key] or [
+            n for names in broader_of[key] for n in names if holding(n) > 0
+        ]
         kept = [key] if _known(key, frequency) else []
         for name in alternatives:
             content = _content(name)
