@@ -686,7 +686,7 @@ class SearchIndex:
         )
         order = np.lexsort((docs, self.code_len[docs], rank)) if len(docs) else docs
         chosen = docs[order][:limit]
-        hits = [self._hit(int(d), 100.0 - i, ()) for i, d in enumerate(chosen)]
+        hits = self._hits(chosen.tolist(), [100.0 - i for i in range(len(chosen))], ())
         return SearchResult(
             query, hits, total=len(docs), mode="code", release_names=self.release_names
         )
@@ -1083,13 +1083,19 @@ class SearchIndex:
         has[has] = allowed[children[has]]
         if not has.any():
             return docs, scores, np.zeros(len(docs), bool)
-        merged = _Match.merge(
-            np.concatenate([docs, children[has]]),
-            np.concatenate([scores, scores[has] + DEFAULT_CHILD_EDGE]),
-            np.zeros(len(docs) + int(has.sum()), np.float32),
+        # A few dozen codes: a dict costs less than numpy's per-call overhead here.
+        best = dict(zip(docs.tolist(), scores.tolist(), strict=True))
+        edged = (scores[has] + np.float32(DEFAULT_CHILD_EDGE)).tolist()
+        for child, score in zip(children[has].tolist(), edged, strict=True):
+            if score > best.get(child, -np.inf):
+                best[child] = score
+        merged = sorted(best)
+        heads = set(docs[has].tolist())
+        return (
+            np.array(merged, docs.dtype),
+            np.array([best[d] for d in merged], scores.dtype),
+            np.array([d in heads for d in merged], bool),
         )
-        shadowed = np.isin(merged.docs, docs[has], assume_unique=True)
-        return merged.docs, merged.score, shadowed
 
     def _family_match(self, matches: list[_Match], max_docs: int | None = None) -> _Match:
         """Codes matching every group when a group may also be matched by a sibling code.
@@ -1249,20 +1255,18 @@ class SearchIndex:
         limit: int,
     ) -> list[SearchHit]:
         """A 7-character code stands in for its parent unless the query named the encounter."""
-        hits: list[SearchHit] = []
-        shown: set[int] = set()
-        terms = tuple(sorted(self.terms[t] for t in matched))
-        for d, score in zip(docs.tolist(), scores.tolist(), strict=True):
-            parent = int(self.seventh_parent[d])
-            if parent >= 0 and allowed[parent] and not (self.seventh_terms.get(d, set()) & matched):
+        shown: dict[int, float] = {}  # document -> score, best first
+        parents = self.seventh_parent[docs].tolist()
+        for d, parent, score in zip(docs.tolist(), parents, scores.tolist(), strict=True):
+            encounter = self.seventh_terms.get(d, _NONE)  # what its 7th character says
+            if parent >= 0 and allowed[parent] and encounter.isdisjoint(matched):
                 d = parent
-            if d in shown:
-                continue
-            shown.add(d)
-            hits.append(self._hit(d, score, terms))
-            if len(hits) == limit:
-                break
-        return hits
+            if d not in shown:
+                shown[d] = score
+                if len(shown) == limit:
+                    break
+        terms = tuple(sorted(self.terms[t] for t in matched))
+        return self._hits(list(shown), list(shown.values()), terms)
 
     def _excludes1(self, d: int) -> tuple[str, ...]:
         """The code's own Excludes1 notes and those of its parents up to the category."""
@@ -1276,22 +1280,28 @@ class SearchIndex:
             known = self.excludes1_up[d] = tuple(notes)
         return known
 
-    def _hit(self, d: int, score: float, matched_terms: tuple[str, ...]) -> SearchHit:
-        title = self.titles[d]
-        return SearchHit(
-            system=self.systems[d],
-            code=self.codes[d],
-            display=self.displays[d],
-            title=title,
-            billable=bool(self.billable[d]),
-            kind=self.kinds[d],
-            needs_seventh=bool(self.needs_seventh[d]),
-            excludes1=self._excludes1(d),
-            release=self.releases[d],
-            score=score,
-            matched=matched_terms,
-            chapter=self.chapters[d],
-        )
+    def _hits(
+        self, docs: list[int], scores: list[float], matched_terms: tuple[str, ...]
+    ) -> list[SearchHit]:
+        billable = self.billable[docs].tolist()
+        needs_seventh = self.needs_seventh[docs].tolist()
+        return [
+            SearchHit(
+                system=self.systems[d],
+                code=self.codes[d],
+                display=self.displays[d],
+                title=self.titles[d],
+                billable=billable[i],
+                kind=self.kinds[d],
+                needs_seventh=needs_seventh[i],
+                excludes1=self._excludes1(d),
+                release=self.releases[d],
+                score=scores[i],
+                matched=matched_terms,
+                chapter=self.chapters[d],
+            )
+            for i, d in enumerate(docs)
+        ]
 
 
 # Prefixes one or two letters apart that mean the opposite: "hypohidrosis" is no typo of
@@ -1427,6 +1437,7 @@ def _variants(terms: list[str], df: np.ndarray) -> dict[int, list[int]]:
 
 
 _NOS = frozenset({"nos", "unspecified"})
+_NONE: frozenset[int] = frozenset()
 # An ICD-10-CM code among a query's words ("Z85 for C17.9", "classifiable to F17.-"), not one
 # end of a range.
 _CODE_AMONG_WORDS = re.compile(
