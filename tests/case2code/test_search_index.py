@@ -168,3 +168,23 @@ def test_a_phrase_a_dictionary_knows_is_not_misspelt() -> None:
     assert "natal" not in result.corrections
     assert result.expansions["natal tooth"] == "neonatal teeth"
     assert result.hits[0].code == "K006"
+
+
+def test_holding_counts_the_codes_whose_texts_hold_every_word() -> None:
+    documents = [
+        document("H0451", "Dacryops of lacrimal sac"),
+        document("H0452", "Stenosis of lacrimal punctum"),
+        document("H0453", "Mucocele of lacrimal sac", "Tear sac mucocele"),
+        document("L000", "Blister of skin"),
+    ]
+    index = SearchIndex.build(documents)
+
+    def holding(*words: str) -> int:
+        return index._holding(frozenset(stem(w) for w in words))
+
+    assert holding("lacrimal") == 3
+    assert holding("lacrimal", "sac") == 2
+    assert holding("tear", "sac") == 1  # an inclusion term is a text of its code
+    assert holding("lacrimal", "blister") == 0
+    assert holding("coccyx") == 0  # a word no code has
+    assert holding() == 0  # a name of stopwords only

@@ -154,7 +154,7 @@ def synonyms(
     said: dict[Name, list[Name]] = {}  # the synonyms every set gives a name
     broader_of: dict[Name, list[list[Name]]] = {}  # each set's broader names, checked if needed
 
-    def _rewritten(key: Name) -> bool:
+    def rewritten(key: Name) -> bool:
         # The catalog's own name is never rewritten; common words it never says together
         # ("tail bone", "tear sac") are not its name.
         if _common(key, frequency):
@@ -169,7 +169,7 @@ def synonyms(
             continue
         for names, broader in sets:
             parsed = [tuple(words(n)) for n in names]
-            keys = [key for key in parsed if key and len(key) <= MAX_WORDS and _rewritten(key)]
+            keys = [key for key in parsed if key and len(key) <= MAX_WORDS and rewritten(key)]
             if not keys:
                 continue
             # Only into names a code's text says: "short penis" finds no code.
