@@ -516,8 +516,6 @@ class SearchIndex:
         tids = [self.term_ids.get(t) for t in terms]
         if not tids or None in tids:  # no words: a name of stopwords holds nothing to search
             return 0
-        if len(tids) == 1:
-            return int(self.offsets[tids[0] + 1] - self.offsets[tids[0]])
         postings = sorted(
             (self.post_docs[self.offsets[t] : self.offsets[t + 1]] for t in tids), key=len
         )
@@ -1174,10 +1172,9 @@ class SearchIndex:
         """QUALIFIER_PENALTY for an ICD-10-CM title that says a word of the query only after
         "with", "without", "due to", ...: "dyskinesia" is G24.01 "Drug induced subacute
         dyskinesia" before "Parkinson's disease with dyskinesia", whose condition is another."""
-        empty: tuple[str, ...] = ()
         return np.array(
             [
-                0.0 if said.isdisjoint(self.qualified.get(d, empty)) else QUALIFIER_PENALTY
+                0.0 if said.isdisjoint(self.qualified.get(d, ())) else QUALIFIER_PENALTY
                 for d in docs.tolist()
             ],
             np.float32,
